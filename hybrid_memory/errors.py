@@ -1,0 +1,61 @@
+"""The error hierarchy shared by every part of hybrid-memory.
+
+Every error the library raises on purpose is a :class:`HybridMemoryError`. Misuse (bad ids,
+bad message shapes, malformed filters, bad configuration) raises a subclass of
+:class:`UserInputError` whose message says what to change. Backend failures raise
+:class:`StoreError`; failures of a model-backed extractor raise :class:`ExtractionError`, never an
+empty result that would look like "nothing to remember".
+"""
+
+from __future__ import annotations
+
+
+class HybridMemoryError(Exception):
+    """Base class of every error raised by hybrid-memory."""
+
+
+class UserInputError(HybridMemoryError, ValueError):
+    """The caller passed something the library cannot accept; the message says what to change."""
+
+
+class ScopeError(UserInputError):
+    """Missing, empty or malformed user_id / agent_id / run_id."""
+
+
+class MessageFormatError(UserInputError):
+    """A message does not have the OpenAI chat shape (role, string content, ...)."""
+
+
+class FilterError(UserInputError):
+    """A metadata filter is malformed (unknown operator, wrong operand type, ...)."""
+
+
+class ConfigError(UserInputError):
+    """A configuration value is invalid or inconsistent."""
+
+
+class InputTooLargeError(UserInputError):
+    """A message, batch or memory text exceeds the configured size limits."""
+
+
+class MemoryNotFoundError(HybridMemoryError, KeyError):
+    """No memory with the given id exists (in the caller's scope)."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else "memory not found"
+
+
+class StoreError(HybridMemoryError):
+    """A storage backend failed (I/O error, corrupt data, unavailable server)."""
+
+
+class EmbedderMismatchError(StoreError):
+    """A store was built with another embedder (name or dimension) than the one configured."""
+
+
+class ExtractionError(HybridMemoryError):
+    """A model-backed extractor or summarizer failed and could not recover."""
+
+
+class TokenBudgetError(UserInputError):
+    """A token budget is invalid or cannot be met (e.g. the system prompt alone is larger)."""
