@@ -1,5 +1,8 @@
 """hybrid-memory: long-term memory for LLM assistants and agents."""
 
+from typing import TYPE_CHECKING, Any
+
+from hybrid_memory.config import MemoryConfig
 from hybrid_memory.errors import (
     ConfigError,
     EmbedderMismatchError,
@@ -27,7 +30,20 @@ from hybrid_memory.models import (
     Scope,
 )
 
+if TYPE_CHECKING:
+    from hybrid_memory.memory import HybridMemory
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # Imported lazily: the orchestrator pulls in chromadb, which the CLI's --help does not need.
+    if name == "HybridMemory":
+        from hybrid_memory.memory import HybridMemory
+
+        return HybridMemory
+    raise AttributeError(f"module 'hybrid_memory' has no attribute {name!r}")
+
 
 __all__ = [
     "AddEvent",
@@ -38,8 +54,10 @@ __all__ = [
     "ExtractionError",
     "FilterError",
     "HistoryEntry",
+    "HybridMemory",
     "HybridMemoryError",
     "InputTooLargeError",
+    "MemoryConfig",
     "MemoryContext",
     "MemoryHit",
     "MemoryItem",

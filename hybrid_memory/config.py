@@ -1,0 +1,164 @@
+"""Configuration: one pydantic-settings model, env prefix ``HYBRID_MEMORY_``.
+
+Every field can be set in code, or from the environment: ``HYBRID_MEMORY_DATA_DIR``, and nested
+values with a double underscore, e.g. ``HYBRID_MEMORY_BUFFER__MAX_TOKENS=1500``.
+
+Example:
+    >>> from hybrid_memory import MemoryConfig
+    >>> MemoryConfig(data_dir="./my-memory").buffer.max_tokens
+    2000
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hybrid_memory.errors import ConfigError
+
+
+class BufferConfig(BaseModel):
+    """The recent-turn buffer of each run."""
+
+    max_tokens: int = Field(default=2000, ge=0)
+    """Turns beyond this many tokens (oldest first) leave the buffer and are summarized."""
+    max_turns: int = Field(default=40, ge=0)
+
+
+class SummaryConfig(BaseModel):
+    """The running summary of each run."""
+
+    max_tokens: int = Field(default=600, ge=0)
+    token_model: str = "gpt-4o-mini"
+    """Tokenizer used to measure buffer and summary sizes."""
+
+
+class RetrievalConfig(BaseModel):
+    """Hybrid retrieval: weights of the fused signals and candidate pool sizes."""
+
+    dense_weight: float = Field(default=1.0, ge=0)
+    lexical_weight: float = Field(default=1.0, ge=0)
+    entity_weight: float = Field(default=0.15, ge=0)
+    recency_weight: float = Field(default=0.05, ge=0)
+    importance_weight: float = Field(default=0.05, ge=0)
+    superseded_penalty: float = Field(default=0.5, ge=0, le=1)
+    """Multiplier for the score of superseded values (unless the query asks about the past)."""
+    rrf_k: int = Field(default=60, ge=1)
+    candidates: int = Field(default=100, ge=1)
+    """How many candidates each of the dense and the lexical retrievers contributes."""
+    exact_filter_limit: int = Field(default=5000, ge=0)
+    """With metadata filters, score every match exactly when there are at most this many."""
+
+
+class ConsolidationConfig(BaseModel):
+    """Offline consolidation thresholds."""
+
+    duplicate_similarity: float = Field(default=0.95, ge=0, le=1)
+    """A new fact at least this similar to a stored one of the same scope is a duplicate (NONE)."""
+    neighbours: int = Field(default=5, ge=1, le=50)
+    forget_similarity: float = Field(default=0.55, ge=0, le=1)
+    """A "forget that ..." deletes the most similar memory if it is at least this similar."""
+
+
+class ChromaConfig(BaseModel):
+    """The embedded chromadb vector store."""
+
+    collection: str = "hybrid_memory"
+    path: Path | None = None
+    """Defaults to ``<data_dir>/chroma``."""
+    hnsw_space: str = "cosine"
+
+
+class SQLiteConfig(BaseModel):
+    """The SQLite history store (memory records, audit history, turns, summaries)."""
+
+    path: Path | None = None
+    """Defaults to ``<data_dir>/memory.db``."""
+    busy_timeout_ms: int = Field(default=10_000, ge=0)
+
+
+class LimitsConfig(BaseModel):
+    """Input size limits (bad input is refused with a typed error, nothing is written)."""
+
+    max_message_chars: int = Field(default=50_000, ge=1)
+    max_messages_per_add: int = Field(default=1_000, ge=1)
+    max_query_chars: int = Field(default=10_000, ge=1)
+    max_metadata_bytes: int = Field(default=16_384, ge=1)
+
+
+class MemoryConfig(BaseSettings):
+    """Everything :class:`HybridMemory` needs; defaults run fully offline.
+
+    Args:
+        data_dir: where SQLite and chroma keep their files (``$HYBRID_MEMORY_DATA_DIR``,
+            default ``./.hybrid_memory``).
+        embedder: an :class:`~hybrid_memory.embeddings.Embedder` instance; ``None`` loads the
+            bundled all-MiniLM-L6-v2.
+        embedding_model: the sentence-transformers model used when ``embedder`` is None.
+        extractor / summarizer / consolidator: instances implementing the protocols in
+            :mod:`extractors.base`; ``None`` selects the offline defaults.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="HYBRID_MEMORY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        arbitrary_types_allowed=True,
+    )
+
+    data_dir: Path = Path(".hybrid_memory")
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embedder: Any = Field(default=None, exclude=True)
+    extractor: Any = Field(default=None, exclude=True)
+    summarizer: Any = Field(default=None, exclude=True)
+    consolidator: Any = Field(default=None, exclude=True)
+    buffer: BufferConfig = Field(default_factory=BufferConfig)
+    summary: SummaryConfig = Field(default_factory=SummaryConfig)
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
+    chroma: ChromaConfig = Field(default_factory=ChromaConfig)
+    sqlite: SQLiteConfig = Field(default_factory=SQLiteConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    actor: str = "hybrid-memory"
+    """Recorded as the actor of history rows written by the pipeline itself."""
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("data_dir must not be empty")
+            return Path(value).expanduser()
+        return value
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.chroma.path or self.data_dir / "chroma"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.sqlite.path or self.data_dir / "memory.db"
+
+
+def load_config(**overrides: Any) -> MemoryConfig:
+    """Build a :class:`MemoryConfig`, turning validation failures into :class:`ConfigError`."""
+    try:
+        return MemoryConfig(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid hybrid-memory configuration: {exc}") from exc
+
+
+__all__ = [
+    "BufferConfig",
+    "ChromaConfig",
+    "ConsolidationConfig",
+    "LimitsConfig",
+    "MemoryConfig",
+    "RetrievalConfig",
+    "SQLiteConfig",
+    "SummaryConfig",
+    "load_config",
+]

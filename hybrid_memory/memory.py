@@ -1,0 +1,969 @@
+"""``HybridMemory``: the orchestrator of the three tiers.
+
+- the recent-turn buffer of each run (verbatim, bounded in tokens),
+- the running summary of each run (turns leaving the buffer are folded into it),
+- long-term memories (facts, entities, observations) in the vector store, consolidated on every add.
+
+SQLite is the source of truth; chroma holds the vectors. One ``add`` commits everything it changes
+in one SQLite transaction together with an outbox of vector operations, applied to chroma after
+the commit and replayed on open, so a crash never leaves half an add behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from extractors.base import ConsolidationDecision, Consolidator, Extractor, Summarizer
+from hybrid_memory.config import MemoryConfig
+from hybrid_memory.context import build_context
+from hybrid_memory.embeddings import Embedder
+from hybrid_memory.errors import (
+    ConfigError,
+    InputTooLargeError,
+    MemoryNotFoundError,
+    TokenBudgetError,
+    UserInputError,
+)
+from hybrid_memory.filters import compile_filter
+from hybrid_memory.messages import normalize_messages, to_chat
+from hybrid_memory.models import (
+    AddEvent,
+    AddResult,
+    EventType,
+    ExtractedFact,
+    HistoryEntry,
+    MemoryContext,
+    MemoryHit,
+    MemoryItem,
+    MemoryKind,
+    MemoryStatus,
+    Message,
+    Scope,
+    as_utc,
+    content_hash,
+    utcnow,
+)
+from hybrid_memory.ranking import Candidate, fuse
+from hybrid_memory.tokens import TokenCounter
+from stores.chroma import ChromaVectorStore
+from stores.sqlite import SQLiteHistoryStore, VectorOp
+
+_WORD = re.compile(r"[\w'-]+", re.UNICODE)
+MAX_LIMIT = 1000
+_SOURCES_CAP = 8
+
+
+def _parse_when(value: Any, what: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, str):
+        try:
+            return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    raise UserInputError(f"{what} must be an ISO 8601 date/time or a datetime, got {value!r}")
+
+
+def _check_metadata(metadata: Any, max_bytes: int) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise UserInputError(f"metadata must be a dict, got {type(metadata).__name__}")
+    for key in metadata:
+        if not isinstance(key, str) or not key:
+            raise UserInputError(f"metadata keys must be non-empty strings, got {key!r}")
+    try:
+        encoded = json.dumps(metadata, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise UserInputError(f"metadata must be JSON-serializable: {exc}") from None
+    if len(encoded.encode("utf-8")) > max_bytes:
+        raise InputTooLargeError(
+            f"metadata is {len(encoded)} bytes as JSON; the limit is {max_bytes}"
+        )
+    return json.loads(encoded)
+
+
+class HybridMemory:
+    """Long-term memory for assistants and agents, per user / agent / run.
+
+    Example:
+        >>> memory = HybridMemory(MemoryConfig(data_dir="./my-memory"))
+        >>> memory.add("I moved to Boston last spring.", user_id="caroline")
+        >>> memory.search("Where does Caroline live?", user_id="caroline")[0].memory
+    """
+
+    def __init__(self, config: MemoryConfig | None = None, **overrides: Any):
+        if config is None:
+            config = MemoryConfig(**overrides)
+        elif overrides:
+            config = config.model_copy(update=overrides)
+        self.config = config
+        self._lock = threading.RLock()
+        self.embedder: Embedder = config.embedder or self._default_embedder()
+        self.extractor: Extractor = config.extractor or self._default_extractor()
+        self.summarizer: Summarizer = config.summarizer or self._default_summarizer()
+        self.consolidator: Consolidator = config.consolidator or self._default_consolidator()
+        self._counter = TokenCounter.for_model(config.summary.token_model)
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.history_store = SQLiteHistoryStore(
+            config.sqlite_path, busy_timeout_ms=config.sqlite.busy_timeout_ms
+        )
+        self.vector_store = ChromaVectorStore(
+            config.chroma_path, config.chroma.collection, config.chroma.hnsw_space
+        )
+        self.history_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
+        self.vector_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
+        self.repair()
+
+    # -- defaults -------------------------------------------------------------------------------
+
+    def _default_embedder(self) -> Embedder:
+        from hybrid_memory.embeddings import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(self.config.embedding_model)
+
+    @staticmethod
+    def _default_extractor() -> Extractor:
+        from extractors.offline import OfflineExtractor
+
+        return OfflineExtractor()
+
+    @staticmethod
+    def _default_summarizer() -> Summarizer:
+        from extractors.summary import OfflineSummarizer
+
+        return OfflineSummarizer()
+
+    def _default_consolidator(self) -> Consolidator:
+        from extractors.consolidation import OfflineConsolidator
+
+        c = self.config.consolidation
+        return OfflineConsolidator(c.duplicate_similarity, c.forget_similarity)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def repair(self) -> int:
+        """Apply vector operations committed but not yet applied (after a crash); returns how
+        many were replayed. Runs automatically on open."""
+        with self._lock:
+            pending = self.history_store.pending()
+            for seq, op in pending:
+                self._apply(op)
+                self.history_store.done([seq])
+            return len(pending)
+
+    def _apply(self, op: VectorOp) -> None:
+        if op.op == "upsert":
+            self.vector_store.upsert(op.ids, op.vectors, op.metadatas or [{}] * len(op.ids))
+        elif op.op == "delete":
+            self.vector_store.delete(op.ids)
+
+    def close(self) -> None:
+        """Release the stores. The object is unusable afterwards."""
+        with self._lock:
+            self.history_store.close()
+            self.vector_store.close()
+
+    def __enter__(self) -> HybridMemory:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- add ------------------------------------------------------------------------------------
+
+    def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        infer: bool = True,
+        expires_at: datetime | str | None = None,
+        actor: str | None = None,
+    ) -> AddResult:
+        """Remember messages: buffer them, fold overflow into the summary, extract and
+        consolidate long-term memories.
+
+        Args:
+            messages: a string, one OpenAI chat message dict, or a list of them. Optional keys:
+                ``name`` (speaker), ``id`` (your message id; memories list it in ``sources``),
+                ``timestamp`` (ISO 8601 or datetime: when it was said).
+            user_id / agent_id / run_id: the scope; at least one is required.
+            metadata: JSON-serializable dict stored on every memory of this add (filterable).
+            infer: ``False`` stores each message verbatim as a memory, without extraction.
+            expires_at: after this time, search and get_all no longer return these memories.
+            actor: recorded in the history rows (defaults to the speaker or config.actor).
+
+        Returns:
+            The events applied (ADD / UPDATE / DELETE / NONE) and the stored message ids.
+            Messages whose id was already stored in this scope are skipped (idempotent re-add).
+
+        Raises:
+            ScopeError, MessageFormatError, InputTooLargeError, UserInputError: bad input;
+                nothing was written.
+        """
+        scope = Scope.of(user_id, agent_id, run_id)
+        limits = self.config.limits
+        msgs = normalize_messages(
+            messages, max_chars=limits.max_message_chars, max_messages=limits.max_messages_per_add
+        )
+        meta = _check_metadata(metadata, limits.max_metadata_bytes)
+        expiry = _parse_when(expires_at, "expires_at")
+        if not isinstance(infer, bool):
+            raise UserInputError(f"infer must be True or False, got {infer!r}")
+
+        with self._lock:
+            known = self.history_store.message_ids_exist(scope, [m.id for m in msgs if m.id])
+            new = [m for m in msgs if m.id not in known]
+            result = AddResult(message_ids=[m.id for m in msgs if m.id])
+            if not new:
+                return result
+            context = self.history_store.recent_turns(scope, 12)
+            if infer:
+                candidates = self.extractor.extract(new, context=context)
+            else:
+                candidates = [self._verbatim(m) for m in new if m.content.strip()]
+            known_ids = {m.id for m in new}
+            for cand in candidates:
+                cand.sources = [s for s in cand.sources if s in known_ids] or cand.sources[:0]
+            vectors = self.embedder.embed_batch([c.text for c in candidates])
+            now = utcnow()
+            ops: list[VectorOp] = []
+            with self.history_store.transaction():
+                for m in new:
+                    self.history_store.insert_turn(
+                        scope, m, self._counter.count_message(to_chat(m)), now
+                    )
+                planned: list[tuple[MemoryItem, np.ndarray]] = []
+                for cand, vec in zip(candidates, vectors, strict=True):
+                    event = self._consolidate(
+                        scope, cand, vec, meta, expiry, now, planned, ops, actor
+                    )
+                    if event is not None:
+                        result.results.append(event)
+                self._fold_buffer(scope, now)
+                for op in ops:
+                    self.history_store.enqueue(op)
+            self.repair()
+            return result
+
+    @staticmethod
+    def _verbatim(message: Message) -> ExtractedFact:
+        return ExtractedFact(
+            text=message.content.strip(),
+            kind=MemoryKind.OBSERVATION,
+            subject=message.name,
+            speaker=message.name,
+            sources=[message.id] if message.id else [],
+            event_time=message.timestamp,
+        )
+
+    def _neighbours(
+        self,
+        scope: Scope,
+        cand: ExtractedFact,
+        vec: np.ndarray,
+        planned: list[tuple[MemoryItem, np.ndarray]],
+    ) -> tuple[list[MemoryItem], list[float]]:
+        """The most similar active memories of the scope (stored and planned in this add),
+        plus every stored fact of the same subject and attribute."""
+        n = self.config.consolidation.neighbours
+        scored: dict[str, tuple[MemoryItem, float]] = {}
+        hits = self.vector_store.query(vec, where=self._where(scope), limit=n * 2)
+        items = self.history_store.get_memories([i for i, _ in hits])
+        for memory_id, sim in hits:
+            item = items.get(memory_id)
+            if item is not None and item.status == MemoryStatus.ACTIVE:
+                scored[memory_id] = (item, sim)
+        for item, pvec in planned:
+            if item.status == MemoryStatus.ACTIVE:
+                scored[item.id] = (item, float(np.dot(vec, pvec)))
+        ranked = sorted(scored.values(), key=lambda p: -p[1])[:n]
+        if cand.subject and cand.attribute:
+            attr_items = self.history_store.find_attribute(scope, cand.subject, cand.attribute)
+            have = {i.id for i, _ in ranked}
+            for item in attr_items:
+                if item.id not in have:
+                    pvec = next((v for p, v in planned if p.id == item.id), None)
+                    sim = float(np.dot(vec, pvec)) if pvec is not None else 0.0
+                    ranked.append((item, sim))
+        # Duplicates by exact text are found whatever the vector store says.
+        dup = self.history_store.find_by_hash(scope, self._hash(cand))
+        if dup is not None and dup.id not in {i.id for i, _ in ranked}:
+            ranked.insert(0, (dup, 1.0))
+        return [i for i, _ in ranked], [s for _, s in ranked]
+
+    @staticmethod
+    def _hash(cand: ExtractedFact) -> str:
+        if cand.kind == MemoryKind.ENTITY and cand.entities:
+            return content_hash("entity " + cand.entities[0])
+        return content_hash(cand.text)
+
+    @staticmethod
+    def _where(scope: Scope) -> dict[str, str]:
+        return scope.as_filter()
+
+    @staticmethod
+    def _vector_meta(item: MemoryItem) -> dict[str, str]:
+        return {
+            "user_id": item.user_id or "",
+            "agent_id": item.agent_id or "",
+            "run_id": item.run_id or "",
+            "kind": item.kind.value,
+        }
+
+    def _consolidate(
+        self,
+        scope: Scope,
+        cand: ExtractedFact,
+        vec: np.ndarray,
+        meta: dict[str, Any],
+        expiry: datetime | None,
+        now: datetime,
+        planned: list[tuple[MemoryItem, np.ndarray]],
+        ops: list[VectorOp],
+        actor: str | None,
+    ) -> AddEvent | None:
+        existing, scores = self._neighbours(scope, cand, vec, planned)
+        if cand.kind == MemoryKind.ENTITY:
+            digest = self._hash(cand)
+            same = next((e for e in existing if e.hash == digest), None)
+            decision = (
+                ConsolidationDecision(event=EventType.NONE, target=existing.index(same))
+                if same is not None
+                else ConsolidationDecision(event=EventType.ADD)
+            )
+        else:
+            decision = self.consolidator.decide(cand, existing, scores)
+        decision = self._validate(decision, existing)
+        who = actor or cand.speaker or self.config.actor
+        event_time = cand.event_time
+        if decision.event == EventType.NONE:
+            if decision.target is None:
+                return None
+            target = existing[decision.target]
+            self._extend_sources(target, cand.sources, now)
+            return AddEvent(
+                id=target.id, memory=target.memory, event=EventType.NONE, kind=target.kind
+            )
+        if decision.event == EventType.ADD:
+            item = MemoryItem(
+                id=uuid.uuid4().hex,
+                memory=decision.text or cand.text,
+                kind=cand.kind,
+                user_id=scope.user_id,
+                agent_id=scope.agent_id,
+                run_id=scope.run_id,
+                metadata={**cand.metadata, **meta},
+                sources=list(dict.fromkeys(cand.sources)),
+                entities=list(dict.fromkeys(cand.entities)),
+                subject=cand.subject,
+                attribute=cand.attribute,
+                hash=self._hash(cand),
+                importance=cand.importance,
+                created_at=now,
+                updated_at=now,
+                event_time=event_time,
+                valid_from=event_time,
+                expires_at=expiry,
+            )
+            self.history_store.insert_memory(item)
+            self._history(
+                item.id, None, item.memory, EventType.ADD, who, decision.reason, scope, now
+            )
+            ops.append(VectorOp("upsert", [item.id], vec[None, :], [self._vector_meta(item)]))
+            planned.append((item, vec))
+            return AddEvent(id=item.id, memory=item.memory, event=EventType.ADD, kind=item.kind)
+
+        target = existing[decision.target]
+        if decision.event == EventType.UPDATE:
+            text = decision.text or cand.text
+            archived = target.model_copy(
+                update={
+                    "id": uuid.uuid4().hex,
+                    "status": MemoryStatus.SUPERSEDED,
+                    "valid_to": event_time or now,
+                    "superseded_by": target.id,
+                    "updated_at": now,
+                    "hash": content_hash("superseded " + target.id + target.memory),
+                }
+            )
+            old_vec = self.vector_store.get_vectors([target.id]).get(target.id)
+            if old_vec is None:
+                old_vec = self.embedder.embed_batch([target.memory])[0]
+            self.history_store.insert_memory(archived)
+            ops.append(
+                VectorOp("upsert", [archived.id], old_vec[None, :], [self._vector_meta(archived)])
+            )
+            updated = target.model_copy(
+                update={
+                    "memory": text,
+                    "hash": self._hash(cand),
+                    "sources": list(dict.fromkeys(cand.sources)),
+                    "entities": list(dict.fromkeys(cand.entities)),
+                    "updated_at": now,
+                    "event_time": event_time,
+                    "valid_from": event_time,
+                    "importance": max(target.importance, cand.importance),
+                    "metadata": {**target.metadata, **cand.metadata, **meta},
+                }
+            )
+            self.history_store.replace_memory(updated)
+            self._history(
+                target.id, target.memory, text, EventType.UPDATE, who, decision.reason, scope, now
+            )
+            ops.append(VectorOp("upsert", [target.id], vec[None, :], [self._vector_meta(updated)]))
+            planned[:] = [(p, v) for p, v in planned if p.id != target.id]
+            planned.append((updated, vec))
+            return AddEvent(
+                id=target.id,
+                memory=text,
+                event=EventType.UPDATE,
+                previous_memory=target.memory,
+                kind=target.kind,
+            )
+
+        # DELETE from consolidation invalidates: the fact stops being current but keeps its
+        # validity interval, so "where did she work before?" still finds it.
+        invalidated = target.model_copy(
+            update={
+                "status": MemoryStatus.SUPERSEDED,
+                "valid_to": event_time or now,
+                "updated_at": now,
+            }
+        )
+        self.history_store.replace_memory(invalidated)
+        self._history(
+            target.id, target.memory, None, EventType.DELETE, who, decision.reason, scope, now
+        )
+        planned[:] = [(p, v) for p, v in planned if p.id != target.id]
+        return AddEvent(
+            id=target.id,
+            memory=target.memory,
+            event=EventType.DELETE,
+            previous_memory=target.memory,
+            kind=target.kind,
+        )
+
+    @staticmethod
+    def _validate(
+        decision: ConsolidationDecision, existing: Sequence[MemoryItem]
+    ) -> ConsolidationDecision:
+        """Refuse decisions that point nowhere; fall back to ADD rather than lose a fact."""
+        needs_target = decision.event in (EventType.UPDATE, EventType.DELETE)
+        valid = decision.target is not None and 0 <= decision.target < len(existing)
+        if needs_target and not valid:
+            return ConsolidationDecision(
+                event=EventType.ADD,
+                text=decision.text,
+                reason=f"{decision.event.value} without a valid target; added instead",
+            )
+        if decision.event == EventType.NONE and decision.target is not None and not valid:
+            return ConsolidationDecision(event=EventType.NONE)
+        return decision
+
+    def _extend_sources(self, item: MemoryItem, sources: list[str], now: datetime) -> None:
+        merged = list(dict.fromkeys([*item.sources, *sources]))[:_SOURCES_CAP]
+        if merged != item.sources:
+            self.history_store.replace_memory(
+                item.model_copy(update={"sources": merged, "updated_at": now})
+            )
+
+    def _history(
+        self,
+        memory_id: str,
+        old: str | None,
+        new: str | None,
+        event: EventType,
+        actor: str | None,
+        reason: str | None,
+        scope: Scope,
+        now: datetime,
+    ) -> None:
+        self.history_store.add_history(
+            uuid.uuid4().hex,
+            memory_id,
+            old=old,
+            new=new,
+            event=event,
+            actor=actor,
+            reason=reason,
+            scope=scope,
+            at=now,
+        )
+
+    def _fold_buffer(self, scope: Scope, now: datetime) -> None:
+        """Move the oldest turns beyond the buffer bounds into the running summary."""
+        cfg = self.config.buffer
+        turns = self.history_store.buffer(scope)
+        total = sum(t for _, _, t in turns)
+        leaving: list[tuple[int, Message]] = []
+        while turns and (total > cfg.max_tokens or len(turns) > cfg.max_turns):
+            seq, msg, tokens = turns.pop(0)
+            leaving.append((seq, msg))
+            total -= tokens
+        if not leaving:
+            return
+        previous, _, folded = self.history_store.summary(scope)
+        text = self.summarizer.summarize(
+            previous,
+            [m for _, m in leaving],
+            max_tokens=self.config.summary.max_tokens,
+            count_tokens=self._counter.count_text,
+        )
+        tokens = self._counter.count_text(text)
+        if tokens > self.config.summary.max_tokens:  # a summarizer broke its contract
+            text = self._counter.truncate_text(text, self.config.summary.max_tokens)
+            tokens = self._counter.count_text(text)
+        self.history_store.set_summary(scope, text, tokens, folded + len(leaving), now)
+        self.history_store.evict([s for s, _ in leaving])
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 10,
+        filters: dict[str, Any] | None = None,
+        threshold: float | None = None,
+        include_superseded: bool = True,
+    ) -> list[MemoryHit]:
+        """Hybrid search within one scope: dense + BM25 fused, entity/recency/importance boosts.
+
+        Args:
+            query: what to look for.
+            limit: how many hits at most (1-1000).
+            filters: metadata filters (see :mod:`hybrid_memory.filters`); they only narrow.
+            threshold: minimum ``score`` (0-1) of a returned hit.
+            include_superseded: also return former values (ranked below current ones unless the
+                query asks about the past).
+
+        Returns:
+            Hits, best first; ``score`` is higher for more relevant memories.
+        """
+        scope = Scope.of(user_id, agent_id, run_id)
+        self._check_query(query)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+            raise UserInputError(f"limit must be an integer from 1 to {MAX_LIMIT}, got {limit!r}")
+        if threshold is not None and not (
+            isinstance(threshold, int | float) and 0.0 <= threshold <= 1.0
+        ):
+            raise UserInputError(f"threshold must be a number from 0 to 1, got {threshold!r}")
+        where, params = compile_filter(filters)
+        with self._lock:
+            return self._search(
+                scope,
+                query,
+                limit,
+                where,
+                params,
+                filters is not None,
+                threshold,
+                include_superseded,
+            )
+
+    def _check_query(self, query: Any) -> None:
+        if not isinstance(query, str):
+            raise UserInputError(f"query must be a string, got {type(query).__name__}")
+        if not query.strip():
+            raise UserInputError("query is empty; pass the text to search for")
+        if len(query) > self.config.limits.max_query_chars:
+            raise InputTooLargeError(
+                f"query has {len(query)} characters; the limit is "
+                f"{self.config.limits.max_query_chars}"
+            )
+
+    def _search(
+        self,
+        scope: Scope,
+        query: str,
+        limit: int,
+        where: str,
+        params: list[Any],
+        filtered: bool,
+        threshold: float | None,
+        include_superseded: bool,
+    ) -> list[MemoryHit]:
+        cfg = self.config.retrieval
+        now = utcnow()
+        statuses = (
+            (MemoryStatus.ACTIVE, MemoryStatus.SUPERSEDED)
+            if include_superseded
+            else (MemoryStatus.ACTIVE,)
+        )
+        pool = max(cfg.candidates, limit * 2)
+        qvec = self.embedder.embed_batch([query])[0]
+
+        dense: list[tuple[str, float]]
+        allowed: set[str] | None = None
+        if filtered:
+            matching = self.history_store.list_memories(
+                scope,
+                where=where,
+                params=params,
+                statuses=statuses,
+                now=now,
+                limit=cfg.exact_filter_limit + 1,
+                ids_only=True,
+            )
+            if len(matching) <= cfg.exact_filter_limit:
+                allowed = set(matching)
+                vecs = self.vector_store.get_vectors(matching)
+                dense = sorted(
+                    ((i, float(np.dot(qvec, v))) for i, v in vecs.items()), key=lambda p: -p[1]
+                )[:pool]
+            else:
+                dense = self.vector_store.query(qvec, where=self._where(scope), limit=pool * 4)
+        else:
+            dense = self.vector_store.query(qvec, where=self._where(scope), limit=pool)
+        lexical = self.history_store.lexical_search(
+            scope, query, limit=pool, where=where, params=params, now=now
+        )
+        ids = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))
+        items = self.history_store.get_memories(ids)
+        if filtered and allowed is None:
+            allowed = (
+                set(
+                    self.history_store.list_memories(
+                        scope,
+                        where=f"({where}) AND m.id IN ({','.join('?' * len(ids))})",
+                        params=[*params, *ids],
+                        statuses=statuses,
+                        now=now,
+                        ids_only=True,
+                    )
+                )
+                if ids
+                else set()
+            )
+
+        def visible(item: MemoryItem | None) -> bool:
+            # Defence in depth: the scope is checked again on the record itself.
+            return (
+                item is not None
+                and all(getattr(item, k) == v for k, v in scope.as_filter().items())
+                and item.status in statuses
+                and (item.expires_at is None or item.expires_at > now)
+                and (allowed is None or item.id in allowed)
+            )
+
+        candidates: dict[str, Candidate] = {}
+        rank = 0
+        for memory_id, sim in dense:
+            item = items.get(memory_id)
+            if visible(item):
+                rank += 1
+                candidates[memory_id] = Candidate(item=item, dense=sim, dense_rank=rank)
+        rank = 0
+        for memory_id, score in lexical:
+            item = items.get(memory_id)
+            if visible(item):
+                rank += 1
+                cand = candidates.setdefault(memory_id, Candidate(item=item))
+                cand.lexical, cand.lexical_rank = score, rank
+        if not candidates:
+            return []
+        query_entities = self._query_entities(scope, query)
+        if query_entities:
+            links = self.history_store.entity_links(list(candidates))
+            for memory_id, cand in candidates.items():
+                linked = links.get(memory_id, set())
+                cand.entity_overlap = len(linked & query_entities) / len(query_entities)
+        _, lo, hi = self.history_store.scope_stats(scope)
+        scored = fuse(list(candidates.values()), cfg, query=query, time_span=(lo, hi))
+        hits = []
+        for cand, score in scored:
+            if threshold is not None and score < threshold:
+                continue
+            hits.append(
+                MemoryHit(
+                    **cand.item.model_dump(), score=round(score, 6), score_details=cand.details
+                )
+            )
+            if len(hits) >= limit:
+                break
+        return hits
+
+    def _query_entities(self, scope: Scope, query: str) -> set[str]:
+        words = _WORD.findall(query)
+        grams = {w.casefold() for w in words}
+        grams |= {f"{a} {b}".casefold() for a, b in zip(words, words[1:], strict=False)}
+        grams |= {w[:-2].casefold() for w in words if w.endswith("'s")}
+        return self.history_store.known_entities(scope, sorted(grams))
+
+    # -- context --------------------------------------------------------------------------------
+
+    def get_context(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        token_budget: int,
+        model: str = "gpt-4o-mini",
+        limit: int = 50,
+        filters: dict[str, Any] | None = None,
+    ) -> MemoryContext:
+        """The merged context for ``query``: framing instructions, the most relevant memories
+        with their dates, the running summary and the recent turns of the run, packed into
+        ``token_budget`` tokens of ``model`` (exact for OpenAI models).
+
+        ``tokens <= token_budget`` always holds; what did not fit is listed in ``dropped``.
+        """
+        scope = Scope.of(user_id, agent_id, run_id)
+        if not isinstance(token_budget, int) or isinstance(token_budget, bool) or token_budget < 0:
+            raise TokenBudgetError(
+                f"token_budget must be a non-negative integer, got {token_budget!r}"
+            )
+        if not isinstance(model, str) or not model.strip():
+            raise ConfigError("model must be a model name such as 'gpt-4o-mini'")
+        counter = TokenCounter.for_model(model)
+        hits = self.search(
+            query,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            limit=limit,
+            filters=filters,
+        )
+        with self._lock:
+            summary, _, _ = self.history_store.summary(scope)
+            recent = [(m, to_chat(m)) for _, m, _ in self.history_store.buffer(scope)]
+        return build_context(
+            hits=hits,
+            summary=summary,
+            recent=recent,
+            token_budget=token_budget,
+            counter=counter,
+        )
+
+    # -- CRUD -----------------------------------------------------------------------------------
+
+    def get(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
+        """One memory by id. With scope ids given, a memory of another scope is not found."""
+        item = self._get_checked(memory_id, user_id, agent_id, run_id)
+        return item
+
+    def _get_checked(
+        self,
+        memory_id: Any,
+        user_id: str | None,
+        agent_id: str | None,
+        run_id: str | None,
+    ) -> MemoryItem:
+        if not isinstance(memory_id, str) or not memory_id.strip():
+            raise UserInputError(f"memory_id must be a non-empty string, got {memory_id!r}")
+        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        item = self.history_store.get_memory(memory_id)
+        if item is None or any(getattr(item, k) != v for k, v in scope.as_filter().items()):
+            raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
+        return item
+
+    def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: dict[str, Any] | None = None,
+        limit: int | None = None,
+        include_superseded: bool = False,
+    ) -> list[MemoryItem]:
+        """Every current (unexpired) memory of the scope, newest first."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
+        ):
+            raise UserInputError(f"limit must be a positive integer or None, got {limit!r}")
+        where, params = compile_filter(filters)
+        statuses = (
+            (MemoryStatus.ACTIVE, MemoryStatus.SUPERSEDED)
+            if include_superseded
+            else (MemoryStatus.ACTIVE,)
+        )
+        with self._lock:
+            return self.history_store.list_memories(
+                scope, where=where, params=params, statuses=statuses, now=utcnow(), limit=limit
+            )
+
+    def update(
+        self,
+        memory_id: str,
+        text: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        actor: str | None = None,
+    ) -> MemoryItem:
+        """Replace a memory's text (and optionally merge metadata); recorded in its history."""
+        if not isinstance(text, str) or not text.strip():
+            raise UserInputError("text must be a non-empty string")
+        if len(text) > self.config.limits.max_message_chars:
+            raise InputTooLargeError(
+                f"text has {len(text)} characters; the limit is "
+                f"{self.config.limits.max_message_chars}"
+            )
+        meta = _check_metadata(metadata, self.config.limits.max_metadata_bytes)
+        with self._lock:
+            item = self._get_checked(memory_id, user_id, agent_id, run_id)
+            vec = self.embedder.embed_batch([text])[0]
+            now = utcnow()
+            updated = item.model_copy(
+                update={
+                    "memory": text.strip(),
+                    "hash": content_hash(text),
+                    "metadata": {**item.metadata, **meta},
+                    "updated_at": now,
+                }
+            )
+            with self.history_store.transaction():
+                self.history_store.replace_memory(updated)
+                self._history(
+                    item.id,
+                    item.memory,
+                    updated.memory,
+                    EventType.UPDATE,
+                    actor or self.config.actor,
+                    "updated by the caller",
+                    item.scope,
+                    now,
+                )
+                self.history_store.enqueue(
+                    VectorOp("upsert", [item.id], vec[None, :], [self._vector_meta(updated)])
+                )
+            self.repair()
+            return updated
+
+    def delete(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Delete one memory (its history keeps a DELETE row)."""
+        with self._lock:
+            item = self._get_checked(memory_id, user_id, agent_id, run_id)
+            now = utcnow()
+            with self.history_store.transaction():
+                self.history_store.delete_memories([item.id])
+                self._history(
+                    item.id,
+                    item.memory,
+                    None,
+                    EventType.DELETE,
+                    actor or self.config.actor,
+                    "deleted by the caller",
+                    item.scope,
+                    now,
+                )
+                self.history_store.enqueue(VectorOp("delete", [item.id]))
+            self.repair()
+
+    def delete_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        actor: str | None = None,
+    ) -> int:
+        """Delete every memory, turn and summary of the scope (requires at least one id; other
+        scopes are untouched). Returns how many memories were deleted."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        with self._lock:
+            now = utcnow()
+            with self.history_store.transaction():
+                items = self.history_store.delete_scope(scope)
+                for item in items:
+                    self._history(
+                        item.id,
+                        item.memory,
+                        None,
+                        EventType.DELETE,
+                        actor or self.config.actor,
+                        "delete_all",
+                        item.scope,
+                        now,
+                    )
+                if items:
+                    self.history_store.enqueue(VectorOp("delete", [i.id for i in items]))
+            self.repair()
+            return len(items)
+
+    def history(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> list[HistoryEntry]:
+        """The audit trail of one memory, oldest first (also after it was deleted)."""
+        if not isinstance(memory_id, str) or not memory_id.strip():
+            raise UserInputError(f"memory_id must be a non-empty string, got {memory_id!r}")
+        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        owner = self.history_store.history_scope(memory_id)
+        if owner is None or any(getattr(owner, k) != v for k, v in scope.as_filter().items()):
+            raise MemoryNotFoundError(f"no history for memory id {memory_id!r} in this scope")
+        return self.history_store.history(memory_id)
+
+    def reset(self) -> None:
+        """Delete everything: every scope's memories, history, turns and summaries."""
+        with self._lock:
+            self.history_store.reset()
+            self.vector_store.reset()
+            self.history_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
+            self.vector_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
+
+    # -- tiers, for inspection ------------------------------------------------------------------
+
+    def get_summary(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> str:
+        """The running summary of exactly this scope ("" when nothing left the buffer yet)."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        return self.history_store.summary(scope)[0]
+
+    def get_buffer(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> list[Message]:
+        """The recent turns of exactly this scope, oldest first."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        return [m for _, m, _ in self.history_store.buffer(scope)]
+
+    def get_messages(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> list[Message]:
+        """Every stored message of the scope (all runs when no run_id), in order."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        return self.history_store.turns(scope)
