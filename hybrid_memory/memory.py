@@ -945,6 +945,113 @@ class HybridMemory:
             self.history_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
             self.vector_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
 
+    # -- export / import ------------------------------------------------------------------------
+
+    def export(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every record of the scope as JSON-ready dicts: memories (current and superseded),
+        messages and summaries. Write them one per line for JSON Lines."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        with self._lock:
+            records: list[dict[str, Any]] = []
+            for item in self.history_store.list_memories(
+                scope, statuses=(MemoryStatus.ACTIVE, MemoryStatus.SUPERSEDED)
+            ):
+                records.append({"type": "memory", **item.model_dump(mode="json")})
+            for scope_ids, message in self.history_store.turns_with_scope(scope):
+                records.append(
+                    {"type": "message", **scope_ids, "message": message.model_dump(mode="json")}
+                )
+            for row in self.history_store.summaries(scope):
+                records.append({"type": "summary", **row})
+            return records
+
+    def import_records(self, records: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Load records written by :meth:`export` (into the scopes they name). Records already
+        present (same memory id / message id) are skipped, so importing twice is harmless.
+        Everything is validated first; on bad input nothing is written."""
+        memories: list[MemoryItem] = []
+        messages: list[tuple[Scope, Message]] = []
+        summaries: list[tuple[Scope, dict[str, Any]]] = []
+        for n, record in enumerate(records, 1):
+            if not isinstance(record, dict) or record.get("type") not in (
+                "memory",
+                "message",
+                "summary",
+            ):
+                raise UserInputError(
+                    f"record {n}: expected a dict with type 'memory', 'message' or 'summary'"
+                )
+            body = {k: v for k, v in record.items() if k != "type"}
+            try:
+                if record["type"] == "memory":
+                    item = MemoryItem.model_validate(body)
+                    Scope.of(item.user_id, item.agent_id, item.run_id)
+                    memories.append(item)
+                elif record["type"] == "message":
+                    scope = Scope.of(body.get("user_id"), body.get("agent_id"), body.get("run_id"))
+                    messages.append((scope, Message.model_validate(body.get("message"))))
+                else:
+                    scope = Scope.of(body.get("user_id"), body.get("agent_id"), body.get("run_id"))
+                    if not isinstance(body.get("summary"), str):
+                        raise UserInputError("a summary record needs a string 'summary'")
+                    summaries.append((scope, body))
+            except UserInputError as exc:
+                raise UserInputError(f"record {n}: {exc}") from None
+            except ValueError as exc:
+                raise UserInputError(f"record {n} is malformed: {exc}") from None
+        with self._lock:
+            existing = self.history_store.get_memories([m.id for m in memories])
+            fresh = [m for m in memories if m.id not in existing]
+            vectors = self.embedder.embed_batch([m.memory for m in fresh])
+            now = utcnow()
+            counts = {"memories": 0, "messages": 0, "summaries": 0}
+            with self.history_store.transaction():
+                for item in fresh:
+                    self.history_store.insert_memory(item)
+                    self._history(
+                        item.id,
+                        None,
+                        item.memory,
+                        EventType.ADD,
+                        self.config.actor,
+                        "imported",
+                        item.scope,
+                        now,
+                    )
+                    counts["memories"] += 1
+                if fresh:
+                    self.history_store.enqueue(
+                        VectorOp(
+                            "upsert",
+                            [m.id for m in fresh],
+                            vectors,
+                            [self._vector_meta(m) for m in fresh],
+                        )
+                    )
+                for scope, message in messages:
+                    if not self.history_store.message_ids_exist(scope, [message.id]):
+                        self.history_store.insert_turn(
+                            scope, message, self._counter.count_message(to_chat(message)), now
+                        )
+                        counts["messages"] += 1
+                for scope, body in summaries:
+                    if not self.history_store.summary(scope)[0]:
+                        text = body["summary"]
+                        self.history_store.set_summary(
+                            scope,
+                            text,
+                            self._counter.count_text(text),
+                            int(body.get("turns_folded") or 0),
+                            now,
+                        )
+                        counts["summaries"] += 1
+                for scope in {s for s, _ in messages}:
+                    self._fold_buffer(scope, now)
+            self.repair()
+            return counts
+
     # -- tiers, for inspection ------------------------------------------------------------------
 
     def get_summary(

@@ -622,6 +622,31 @@ class SQLiteHistoryStore:
         rows = self._query(f"SELECT raw FROM turns t WHERE {cond} ORDER BY seq", params)
         return [Message.model_validate_json(r["raw"]) for r in rows]
 
+    def turns_with_scope(self, scope: Scope) -> list[tuple[dict[str, str | None], Message]]:
+        """Like :meth:`turns`, with each turn's own scope ids."""
+        cond, params = scope_condition(scope, alias="t")
+        rows = self._query(
+            f"SELECT user_id, agent_id, run_id, raw FROM turns t WHERE {cond} ORDER BY seq",
+            params,
+        )
+        return [
+            (
+                {k: r[k] for k in _SCOPE_COLUMNS},
+                Message.model_validate_json(r["raw"]),
+            )
+            for r in rows
+        ]
+
+    def summaries(self, scope: Scope) -> list[dict[str, Any]]:
+        """The summaries of every exact scope within ``scope``."""
+        cond, params = scope_condition(scope, alias="s")
+        rows = self._query(
+            f"SELECT user_id, agent_id, run_id, summary, turns_folded FROM summaries s "
+            f"WHERE {cond}",
+            params,
+        )
+        return [dict(r) for r in rows]
+
     def evict(self, seqs: Sequence[int]) -> None:
         if not seqs:
             return
