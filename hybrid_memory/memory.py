@@ -250,7 +250,7 @@ class HybridMemory:
                 planned: list[tuple[MemoryItem, np.ndarray]] = []
                 for cand, vec in zip(candidates, vectors, strict=True):
                     event = self._consolidate(
-                        scope, cand, vec, meta, expiry, now, planned, ops, actor
+                        scope, cand, vec, meta, expiry, now, planned, ops, actor, verbatim=not infer
                     )
                     if event is not None:
                         result.results.append(event)
@@ -336,9 +336,12 @@ class HybridMemory:
         planned: list[tuple[MemoryItem, np.ndarray]],
         ops: list[VectorOp],
         actor: str | None,
+        *,
+        verbatim: bool = False,
     ) -> AddEvent | None:
         existing, scores = self._neighbours(scope, cand, vec, planned)
-        if cand.kind == MemoryKind.ENTITY:
+        if cand.kind == MemoryKind.ENTITY or verbatim:
+            # Entities and verbatim memories are only ever deduplicated by exact content.
             digest = self._hash(cand)
             same = next((e for e in existing if e.hash == digest), None)
             decision = (
