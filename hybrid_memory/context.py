@@ -45,7 +45,7 @@ def memory_line(hit: MemoryHit) -> str:
     return f"- {prefix}{hit.memory}{suffix}"
 
 
-@dataclass
+@dataclass(eq=False)
 class _Piece:
     tier: str
     text: str
@@ -149,6 +149,8 @@ def build_context(
                 if spent[tier] + extra <= limit:
                     chosen[tier].append(piece)
                     spent[tier] += extra
+                elif tier == "recent":
+                    break  # recent turns stay a contiguous tail of the conversation
 
         for tier in ("memories", "recent", "summary"):
             fill(tier, allowance[tier])

@@ -236,9 +236,13 @@ class HybridMemory:
                 candidates = self.extractor.extract(new, context=context)
             else:
                 candidates = [self._verbatim(m) for m in new if m.content.strip()]
-            known_ids = {m.id for m in new}
+            said_at = {m.id: m.timestamp for m in new}
             for cand in candidates:
-                cand.sources = [s for s in cand.sources if s in known_ids] or cand.sources[:0]
+                # Sources must name messages of this add; the event time defaults to when the
+                # first source was said (never "now" when the caller gave a timestamp).
+                cand.sources = [s for s in cand.sources if s in said_at]
+                if cand.event_time is None and cand.sources:
+                    cand.event_time = said_at[cand.sources[0]]
             vectors = self.embedder.embed_batch([c.text for c in candidates])
             now = utcnow()
             ops: list[VectorOp] = []
