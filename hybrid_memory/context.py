@@ -7,8 +7,9 @@ Layout of the result (OpenAI chat messages):
 2. the recent turns of the run, verbatim, oldest first.
 
 Packing: the budget is shared between the tiers (memories 55%, recent turns 30%, summary 15% by
-default); each tier is filled in its own order of importance (memories by score, turns newest
-first), then the room one tier leaves is offered to the others. Observations of messages that
+default); each tier is filled in its own order of importance (memories by score; turns and summary
+sentences newest first, as a contiguous tail), then the room one tier leaves is offered to the
+conversation first and to more memories last. Observations of messages that
 are already included verbatim as recent turns are skipped. The final message list is counted
 exactly with the model's tokenizer and items are removed (least relevant first) until it fits,
 so ``tokens <= token_budget`` holds for every budget, including tiny ones (down to an empty
@@ -17,6 +18,7 @@ context of 0 tokens).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,7 @@ INSTRUCTIONS = (
 MEMORIES_HEADER = "## Relevant memories"
 SUMMARY_HEADER = "## Summary of the earlier conversation"
 
+_SUMMARY_SPLIT = re.compile(r"(?<=[.!?])\s+")
 DEFAULT_SHARES = {"memories": 0.55, "recent": 0.30, "summary": 0.15}
 
 
@@ -64,16 +67,16 @@ def _removal_key(piece: _Piece) -> tuple[int, float]:
     if piece.tier == "memories":
         return 1, piece.priority  # lowest-ranked memory first
     if piece.tier == "summary":
-        return 2, 0.0
+        return 2, piece.priority  # oldest sentence first
     return 3, piece.priority  # the last two turns go last
 
 
-def _system_text(memories: list[_Piece], summary: _Piece | None) -> str:
+def _system_text(memories: list[_Piece], summary: list[_Piece]) -> str:
     parts = [INSTRUCTIONS]
     if memories:
         parts.append(MEMORIES_HEADER + "\n" + "\n".join(p.text for p in memories))
-    if summary is not None:
-        parts.append(SUMMARY_HEADER + "\n" + summary.text)
+    if summary:
+        parts.append(SUMMARY_HEADER + "\n" + " ".join(p.text for p in summary))
     return "\n\n".join(parts)
 
 
@@ -122,9 +125,18 @@ def build_context(
                 order=pos,
             )
         )
-    if summary.strip():
+    # The summary is packed sentence by sentence, newest first, so a long summary still
+    # contributes its latest part when its whole does not fit.
+    sentences = [s for s in _SUMMARY_SPLIT.split(summary.strip()) if s.strip()]
+    for pos, sentence in enumerate(sentences):
         pieces["summary"].append(
-            _Piece("summary", summary.strip(), counter.count_text(summary.strip()) + 8, 0.0)
+            _Piece(
+                "summary",
+                sentence,
+                counter.count_text(sentence) + 1,
+                pos - len(sentences),
+                order=pos,
+            )
         )
 
     overhead = counter.count_messages([{"role": "system", "content": INSTRUCTIONS}])
@@ -149,22 +161,23 @@ def build_context(
                 if spent[tier] + extra <= limit:
                     chosen[tier].append(piece)
                     spent[tier] += extra
-                elif tier == "recent":
-                    break  # recent turns stay a contiguous tail of the conversation
+                elif tier in ("recent", "summary"):
+                    break  # turns and summary stay a contiguous tail of the conversation
 
         for tier in ("memories", "recent", "summary"):
             fill(tier, allowance[tier])
-        for tier in ("memories", "recent", "summary"):
+        # Room one tier left goes to the conversation first, then to more memories.
+        for tier in ("recent", "summary", "memories"):
             room = available - sum(spent.values())
             if room > 0:
                 fill(tier, spent[tier] + room)
 
     def assemble() -> tuple[list[dict[str, Any]], int]:
         mems = sorted(chosen["memories"], key=lambda p: p.order)
-        summ = chosen["summary"][0] if chosen["summary"] else None
+        summ = sorted(chosen["summary"], key=lambda p: p.order)
         turns = sorted(chosen["recent"], key=lambda p: p.order)
         messages: list[dict[str, Any]] = []
-        if mems or summ is not None:
+        if mems or summ:
             messages.append({"role": "system", "content": _system_text(mems, summ)})
         messages.extend(p.message for p in turns if p.message is not None)
         return messages, counter.count_messages(messages)
@@ -213,7 +226,7 @@ def build_context(
         exact=counter.exact,
         sections=sections,
         memories=memories,
-        summary=chosen["summary"][0].text if chosen["summary"] else None,
+        summary=" ".join(p.text for p in sorted(chosen["summary"], key=lambda p: p.order)) or None,
         recent=[p.message for p in sorted(chosen["recent"], key=lambda p: p.order) if p.message],
         dropped=dropped,
     )

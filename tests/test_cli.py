@@ -1,0 +1,91 @@
+"""The command line, run as a real subprocess against a real data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cli(data_dir, *args, stdin=None):
+    env = {**os.environ, "PYTHONPATH": ROOT, "HYBRID_MEMORY_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "hybrid_memory.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        input=stdin,
+    )
+
+
+def test_cli_round_trip(tmp_path):
+    data = tmp_path / "data"
+    added = cli(
+        data,
+        "--json",
+        "add",
+        "--user",
+        "ana",
+        "--name",
+        "Ana",
+        "--timestamp",
+        "2024-03-01T10:00:00",
+        "I live in Porto and I work as a nurse.",
+    )
+    assert added.returncode == 0, added.stderr
+    events = json.loads(added.stdout)["results"]
+    assert events and all(e["event"] == "ADD" for e in events)
+
+    found = cli(data, "--json", "search", "--user", "ana", "Where does Ana live?")
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert "Porto" in hits[0]["memory"]
+
+    table = cli(data, "search", "--user", "ana", "Where does Ana live?")
+    assert table.returncode == 0 and "Porto" in table.stdout
+
+    ctx = cli(data, "--json", "context", "--user", "ana", "--budget", "300", "job?")
+    body = json.loads(ctx.stdout)
+    assert body["tokens"] <= 300 and body["exact"] is True
+
+    memory_id = hits[0]["id"]
+    hist = json.loads(cli(data, "--json", "history", "--user", "ana", memory_id).stdout)
+    assert [h["event"] for h in hist] == ["ADD"]
+
+    out = tmp_path / "ana.jsonl"
+    exported = cli(data, "export", "--user", "ana", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    lines = out.read_text().splitlines()
+    assert lines and all(
+        json.loads(line)["type"] in ("memory", "message", "summary") for line in lines
+    )
+
+    other = tmp_path / "other"
+    imported = cli(other, "--json", "import", str(out))
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(imported.stdout)["memories"] == sum(
+        json.loads(line)["type"] == "memory" for line in lines
+    )
+    listed = json.loads(cli(other, "--json", "list", "--user", "ana").stdout)
+    assert {m["id"] for m in listed} >= {memory_id}
+
+    deleted = cli(data, "--json", "delete", "--user", "ana", "--all")
+    assert json.loads(deleted.stdout)["deleted"] >= 1
+    assert json.loads(cli(data, "--json", "list", "--user", "ana").stdout) == []
+
+
+def test_cli_errors_say_what_to_change(tmp_path):
+    data = tmp_path / "data"
+    no_scope = cli(data, "add", "hello, I live in Rome")
+    assert no_scope.returncode == 2
+    assert "at least one of user_id" in no_scope.stderr
+    bad_filter = cli(data, "search", "--user", "a", "--filters", "{not json", "x")
+    assert bad_filter.returncode == 2 and "--filters must be JSON" in bad_filter.stderr
+    missing = cli(data, "get", "--user", "a", "nope")
+    assert missing.returncode == 2 and "no memory with id" in missing.stderr
+    bad_import = cli(data, "import", "-", stdin='{"type": "memory"}\nnot json\n')
+    assert bad_import.returncode == 2 and "line 2" in bad_import.stderr
