@@ -96,9 +96,26 @@ _ATTRIBUTE_RULES: list[tuple[re.Pattern, str, bool, str]] = [
     ),
     (
         re.compile(
-            r"\bI(?: just| recently)? (?:started (?:a new job|working)|got a (?:new )?job) "
-            r"(?:at|with|for) " + _V
+            r"\bI(?: \w+ly| also| just| finally)? (?:started|got|began|took|landed) "
+            r"(?:a |my |the )?(?:new )?(?:job|position|role|internship)(?: as an? "
+            r"[\w -]+?)? (?:at|with|for) " + _V
         ),
+        "employer",
+        True,
+        "{s} works at {v}.",
+    ),
+    (
+        re.compile(
+            r"\bI(?: \w+ly| also| just| finally)? (?:started|got|began|took|landed) "
+            r"(?:a |my |the )?(?:new )?(?:job|position|role) as an? "
+            r"(?P<v>[a-z][\w -]{2,40}?)(?=[.,!;]| at | for | with |$)"
+        ),
+        "job",
+        True,
+        "{s} works as a {v}.",
+    ),
+    (
+        re.compile(r"\bI(?: \w+ly| also| just| finally)? started working (?:at|for) " + _V),
         "employer",
         True,
         "{s} works at {v}.",
@@ -229,6 +246,11 @@ _INTERJECTION = re.compile(
     r"omg|aw+|ah|hmm+|honestly|actually|anyway|sure|totally|right)\b[\s,!.:;-]*)+",
     re.IGNORECASE,
 )
+_EXCLAMATION = re.compile(
+    r"^(?:good|great|nice|cool|awesome|perfect|thanks|sweet|amazing|wonderful|big news|"
+    r"guess what|fun fact|update)[,!.:]\s*",
+    re.IGNORECASE,
+)
 _ANYMORE = re.compile(r"\b(anymore|any more|no longer)\b", re.IGNORECASE)
 
 _I_VERB = re.compile(r"\bI((?:\s+(?:" + "|".join(sorted(_ADVERBS)) + r"))*)\s+([a-z][a-z']*)\b")
@@ -236,12 +258,9 @@ _I_VERB = re.compile(r"\bI((?:\s+(?:" + "|".join(sorted(_ADVERBS)) + r"))*)\s+([
 
 def _third_person(verb: str) -> str:
     low = verb.lower()
-    if (
-        low in MODALS
-        or low in IRREGULAR_PAST
-        or low.endswith(("ed", "s", "n't"))
-        and (low not in ("don't", "haven't"))
-    ):
+    past = low.endswith("ed") and not low.endswith("eed")
+    negated = low.endswith(("s", "n't")) and low not in ("don't", "haven't")
+    if low in MODALS or low in IRREGULAR_PAST or past or negated:
         return verb
     special = {
         "am": "is",
@@ -292,8 +311,9 @@ def rewrite_person(text: str, speaker: str | None, addressee: str | None) -> str
 
 
 def strip_interjections(sentence: str) -> str:
-    """Drop leading "Yes, ", "Oh wow, "... and capitalize what is left."""
+    """Drop leading "Yes, ", "Oh wow, ", "Good, "... and capitalize what is left."""
     rest = _INTERJECTION.sub("", sentence).strip()
+    rest = _EXCLAMATION.sub("", rest).strip()
     return rest[:1].upper() + rest[1:] if rest else sentence
 
 
@@ -336,9 +356,10 @@ def _entities(text: str, speaker: str | None) -> dict[str, str]:
             found[name] = "place"
         elif any(w in ORG_SUFFIXES for w in words) or name in COMPANIES:
             found[name] = "organization"
-        elif len(words) == 1 and not before:
-            # Sentence-initial single capitalized word: only a name if it is not a common word.
-            if name.lower() not in STOP_CAPITALIZED and name not in PLACES:
+        elif len(words) == 1 and (not before or before[-1][-1:] in ".!?:"):
+            # A capitalized word that only starts a sentence ("Perfect.", "Big news") is not a
+            # name unless it is the speaker.
+            if name == speaker:
                 found[name] = "person"
         else:
             found[name] = "person" if len(words) <= 2 else "other"

@@ -42,10 +42,17 @@ class RetrievalConfig(BaseModel):
     dense_weight: float = Field(default=1.0, ge=0)
     lexical_weight: float = Field(default=1.0, ge=0)
     entity_weight: float = Field(default=0.15, ge=0)
+    entity_max_share: float = Field(default=0.2, ge=0, le=1)
+    """Entities linked to more than this share of a scope's memories get no boost."""
     recency_weight: float = Field(default=0.05, ge=0)
     importance_weight: float = Field(default=0.05, ge=0)
     superseded_penalty: float = Field(default=0.5, ge=0, le=1)
     """Multiplier for the score of superseded values (unless the query asks about the past)."""
+    kind_weights: dict[str, float] = Field(
+        default_factory=lambda: {"entity": 0.6, "observation": 0.9}
+    )
+    """Score multipliers per memory kind: an entity card is rarely the answer itself, and a
+    distilled fact is preferred to the raw utterance it came from."""
     rrf_k: int = Field(default=60, ge=1)
     candidates: int = Field(default=100, ge=1)
     """How many candidates each of the dense and the lexical retrievers contributes."""

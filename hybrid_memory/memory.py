@@ -128,9 +128,18 @@ class HybridMemory:
     # -- defaults -------------------------------------------------------------------------------
 
     def _default_embedder(self) -> Embedder:
+        model = self.config.embedding_model
+        if model.startswith("hashing"):
+            # The deterministic test embedder: "hashing" or "hashing-<dimension>".
+            from hybrid_memory.testing import HashingEmbedder
+
+            _, _, dim = model.partition("-")
+            if dim and not dim.isdigit():
+                raise ConfigError(f"embedding_model {model!r}: use 'hashing' or 'hashing-<int>'")
+            return HashingEmbedder(int(dim) if dim else 384)
         from hybrid_memory.embeddings import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(self.config.embedding_model)
+        return SentenceTransformerEmbedder(model)
 
     @staticmethod
     def _default_extractor() -> Extractor:
@@ -343,7 +352,7 @@ class HybridMemory:
         *,
         verbatim: bool = False,
     ) -> AddEvent | None:
-        existing, scores = self._neighbours(scope, cand, vec, planned)
+        existing, scores = self._neighbours(scope.owner, cand, vec, planned)
         if cand.kind == MemoryKind.ENTITY or verbatim:
             # Entities and verbatim memories are only ever deduplicated by exact content.
             digest = self._hash(cand)
@@ -687,13 +696,13 @@ class HybridMemory:
                 cand.lexical, cand.lexical_rank = score, rank
         if not candidates:
             return []
-        query_entities = self._query_entities(scope, query)
+        total, lo, hi = self.history_store.scope_stats(scope)
+        query_entities = self._query_entities(scope, query, total)
         if query_entities:
             links = self.history_store.entity_links(list(candidates))
             for memory_id, cand in candidates.items():
                 linked = links.get(memory_id, set())
                 cand.entity_overlap = len(linked & query_entities) / len(query_entities)
-        _, lo, hi = self.history_store.scope_stats(scope)
         scored = fuse(list(candidates.values()), cfg, query=query, time_span=(lo, hi))
         hits = []
         for cand, score in scored:
@@ -708,12 +717,17 @@ class HybridMemory:
                 break
         return hits
 
-    def _query_entities(self, scope: Scope, query: str) -> set[str]:
+    def _query_entities(self, scope: Scope, query: str, total: int) -> set[str]:
+        """Entities named in the query that are linked to memories of the scope. An entity
+        linked to a large share of the scope (usually the user's own name) tells nothing
+        about relevance and is ignored."""
         words = _WORD.findall(query)
         grams = {w.casefold() for w in words}
         grams |= {f"{a} {b}".casefold() for a, b in zip(words, words[1:], strict=False)}
         grams |= {w[:-2].casefold() for w in words if w.endswith("'s")}
-        return self.history_store.known_entities(scope, sorted(grams))
+        known = self.history_store.known_entities(scope, sorted(grams))
+        limit = max(3, int(total * self.config.retrieval.entity_max_share))
+        return {name for name, n in known.items() if n <= limit}
 
     # -- context --------------------------------------------------------------------------------
 
@@ -743,11 +757,14 @@ class HybridMemory:
         if not isinstance(model, str) or not model.strip():
             raise ConfigError("model must be a model name such as 'gpt-4o-mini'")
         counter = TokenCounter.for_model(model)
+        # Long-term memories come from every run of the user/agent; the buffer and the
+        # summary are those of the run.
+        owner = scope.owner
         hits = self.search(
             query,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
+            user_id=owner.user_id,
+            agent_id=owner.agent_id,
+            run_id=owner.run_id,
             limit=limit,
             filters=filters,
         )

@@ -144,6 +144,15 @@ class Scope(BaseModel):
     def is_empty(self) -> bool:
         return self.user_id is None and self.agent_id is None and self.run_id is None
 
+    @property
+    def owner(self) -> Scope:
+        """The long-term scope: the user/agent without the run, so facts learnt in one
+        conversation are consolidated with, and found from, every other conversation of the
+        same user. A run-only scope is its own owner."""
+        if self.user_id is None and self.agent_id is None:
+            return self
+        return Scope(user_id=self.user_id, agent_id=self.agent_id)
+
     def as_filter(self) -> dict[str, str]:
         """The given ids as a plain mapping (only the ids that are set)."""
         return {k: v for k, v in self.model_dump().items() if v is not None}

@@ -76,6 +76,7 @@ def fuse(
             + config.recency_weight * recency
             + config.importance_weight * cand.item.importance
         ) * scale
+        score *= config.kind_weights.get(cand.item.kind.value, 1.0)
         if cand.item.status == MemoryStatus.SUPERSEDED and not past:
             score *= config.superseded_penalty
         cand.details = {

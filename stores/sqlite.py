@@ -477,19 +477,20 @@ class SQLiteHistoryStore:
                 out.setdefault(row["memory_id"], set()).add(row["entity"])
         return out
 
-    def known_entities(self, scope: Scope, names: Sequence[str]) -> set[str]:
-        """Which of ``names`` (case-folded) are linked to some memory of ``scope``."""
+    def known_entities(self, scope: Scope, names: Sequence[str]) -> dict[str, int]:
+        """Which of ``names`` (case-folded) are linked to memories of ``scope``, with how many
+        memories each is linked to."""
         names = list({n.casefold() for n in names if n.strip()})
         if not names:
-            return set()
+            return {}
         cond, params = scope_condition(scope)
         marks = ",".join("?" * len(names))
         rows = self._query(
-            f"""SELECT DISTINCT e.entity FROM memory_entities e JOIN memories m
-            ON m.id = e.memory_id WHERE {cond} AND e.entity IN ({marks})""",
+            f"""SELECT e.entity AS entity, count(*) AS n FROM memory_entities e JOIN memories m
+            ON m.id = e.memory_id WHERE {cond} AND e.entity IN ({marks}) GROUP BY e.entity""",
             [*params, *names],
         )
-        return {r["entity"] for r in rows}
+        return {r["entity"]: int(r["n"]) for r in rows}
 
     def scope_stats(self, scope: Scope) -> tuple[int, datetime | None, datetime | None]:
         """Count, oldest and newest event time of the active memories of ``scope``."""

@@ -10,8 +10,11 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def cli(data_dir, *args, stdin=None):
+def cli(data_dir, *args, stdin=None, real_model=False):
     env = {**os.environ, "PYTHONPATH": ROOT, "HYBRID_MEMORY_DATA_DIR": str(data_dir)}
+    if not real_model:
+        # One real-model invocation below is enough; the rest use the deterministic embedder.
+        env["HYBRID_MEMORY_EMBEDDING_MODEL"] = "hashing"
     return subprocess.run(
         [sys.executable, "-m", "hybrid_memory.cli", *args],
         env=env,
@@ -89,3 +92,16 @@ def test_cli_errors_say_what_to_change(tmp_path):
     assert missing.returncode == 2 and "no memory with id" in missing.stderr
     bad_import = cli(data, "import", "-", stdin='{"type": "memory"}\nnot json\n')
     assert bad_import.returncode == 2 and "line 2" in bad_import.stderr
+
+
+def test_cli_with_the_real_model(tmp_path):
+    data = tmp_path / "real"
+    added = cli(
+        data, "add", "--user", "bo", "--name", "Bo", "I adopted a cat named Miso.", real_model=True
+    )
+    assert added.returncode == 0, added.stderr
+    found = cli(
+        data, "--json", "search", "--user", "bo", "Which pet does Bo have?", real_model=True
+    )
+    assert found.returncode == 0, found.stderr
+    assert "Miso" in json.loads(found.stdout)[0]["memory"]
