@@ -127,7 +127,7 @@ _JUNK = re.compile(
     r"how's it going|what's up|i'm good|i'm fine|not much|me too|you too|"
     r"that's great|that's awesome|that's cool|that's nice|that's amazing|love it|"
     r"sounds great|so true)"
-    r"(?:[\s,]+(?:[a-z]+))?[\s!.,?:;)(*~-]*)+$",
+    r"(?:[\s,]+(?:[a-z]+)){0,2}[\s!.,?:;)(*~-]*)+$",
     re.IGNORECASE,
 )
 _EMOJI_ONLY = re.compile(r"^[\W_\s]*$", re.UNICODE)
