@@ -50,8 +50,9 @@ class MemoryMachine(RuleBasedStateMachine):
     @rule(target=memories, user=USERS, text=TEXTS)
     def add(self, user, text):
         self.msg += 1
-        result = self.mem.add({"role": "user", "content": text, "id": f"m{self.msg}"},
-                              user_id=user, infer=False)
+        result = self.mem.add(
+            {"role": "user", "content": text, "id": f"m{self.msg}"}, user_id=user, infer=False
+        )
         (event,) = result.results
         existing = {normalize_text(t): i for i, t in self.model[user].items()}
         if normalize_text(text) in existing:
