@@ -252,7 +252,16 @@ class HybridMemory:
                 cand.sources = [s for s in cand.sources if s in said_at]
                 if cand.event_time is None and cand.sources:
                     cand.event_time = said_at[cand.sources[0]]
-            vectors = self.embedder.embed_batch([c.text for c in candidates])
+            # Exact duplicates of stored memories are settled by their hash alone, so only the
+            # other candidates are embedded (each distinct text once).
+            owner = scope.owner
+            stored = self.history_store.active_hashes(owner, [self._hash(c) for c in candidates])
+            texts = list(
+                dict.fromkeys(
+                    c.text for c in candidates if c.retraction or self._hash(c) not in stored
+                )
+            )
+            embedded = dict(zip(texts, self.embedder.embed_batch(texts), strict=True))
             now = utcnow()
             ops: list[VectorOp] = []
             with self.history_store.transaction():
@@ -261,9 +270,18 @@ class HybridMemory:
                         scope, m, self._counter.count_message(to_chat(m)), now
                     )
                 planned: list[tuple[MemoryItem, np.ndarray]] = []
-                for cand, vec in zip(candidates, vectors, strict=True):
+                for cand in candidates:
                     event = self._consolidate(
-                        scope, cand, vec, meta, expiry, now, planned, ops, actor, verbatim=not infer
+                        scope,
+                        cand,
+                        embedded.get(cand.text),
+                        meta,
+                        expiry,
+                        now,
+                        planned,
+                        ops,
+                        actor,
+                        verbatim=not infer,
                     )
                     if event is not None:
                         result.results.append(event)
@@ -342,7 +360,7 @@ class HybridMemory:
         self,
         scope: Scope,
         cand: ExtractedFact,
-        vec: np.ndarray,
+        vec: np.ndarray | None,
         meta: dict[str, Any],
         expiry: datetime | None,
         now: datetime,
@@ -352,6 +370,18 @@ class HybridMemory:
         *,
         verbatim: bool = False,
     ) -> AddEvent | None:
+        if not cand.retraction:
+            duplicate = self.history_store.find_by_hash(scope.owner, self._hash(cand))
+            if duplicate is not None:
+                self._extend_sources(duplicate, cand.sources, now)
+                return AddEvent(
+                    id=duplicate.id,
+                    memory=duplicate.memory,
+                    event=EventType.NONE,
+                    kind=duplicate.kind,
+                )
+        if vec is None:  # its hash was stored when the add began, but is gone now
+            vec = self.embedder.embed_batch([cand.text])[0]
         existing, scores = self._neighbours(scope.owner, cand, vec, planned)
         if cand.kind == MemoryKind.ENTITY or verbatim:
             # Entities and verbatim memories are only ever deduplicated by exact content.

@@ -426,6 +426,24 @@ class SQLiteHistoryStore:
         )
         return self._row_to_item(rows[0]) if rows else None
 
+    def active_hashes(self, scope: Scope, hashes: Sequence[str]) -> set[str]:
+        """Which of ``hashes`` belong to active memories of ``scope``."""
+        hashes = list(dict.fromkeys(hashes))
+        if not hashes:
+            return set()
+        cond, params = scope_condition(scope)
+        found: set[str] = set()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT DISTINCT m.hash FROM memories m WHERE {cond} AND m.status = 'active' "
+                f"AND m.hash IN ({marks})",
+                [*params, *chunk],
+            )
+            found.update(r["hash"] for r in rows)
+        return found
+
     def find_attribute(self, scope: Scope, subject: str, attribute: str) -> list[MemoryItem]:
         """Active facts of ``scope`` about ``subject``'s ``attribute`` (case-insensitive)."""
         cond, params = scope_condition(scope)

@@ -440,3 +440,22 @@ def test_export_import_round_trip(tmp_path, hashing_embedder, memory):
         == memory.search("Denver", user_id="c")[0].memory
     )
     other.close()
+
+
+# -- concurrency ------------------------------------------------------------------------------
+
+
+def test_concurrent_identical_adds_store_one_memory(memory):
+    """Threads adding the same statement at once: one ADD, the rest NONE, no 'database is
+    locked'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def add(i):
+        return memory.add(say("I keep bees in my garden.", f"c{i}"), user_id="c", infer=False)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(add, range(16)))
+    events = [r.results[0].event for r in results]
+    assert events.count(EventType.ADD) == 1 and events.count(EventType.NONE) == 15
+    assert len(memory.get_all(user_id="c")) == 1
+    assert len(memory.get_messages(user_id="c")) == 16
