@@ -251,6 +251,21 @@ _EXCLAMATION = re.compile(
     r"guess what|fun fact|update)[,!.:]\s*",
     re.IGNORECASE,
 )
+_NOT_A_VALUE = re.compile(
+    r"^(?:is|are|was|were|it|that|this|to see|to hear|how|when|what|the way|you|your|him|her|"
+    r"them|seeing|hearing|that you|it when)\b",
+    re.IGNORECASE,
+)
+# Sentences that are reactions to the other person rather than information.
+PLEASANTRY = re.compile(
+    r"^(?:that's|that is|wow|oh|aw+|haha|lol|thanks|thank you|congrats|congratulations|"
+    r"i'm (?:so )?(?:glad|happy|sorry|proud|stoked|excited for you)|glad|sorry|sounds|"
+    r"so (?:cool|great|nice)|good (?:luck|job)|can't wait|keep (?:it up|up)|you (?:got|can)|"
+    r"love (?:it|that|having)|i hope|hope (?:you|it)|let me know|take care|have fun|enjoy|"
+    r"you're|you are|you should|you'll|you've got|way to go|well done|nice|cool|great|"
+    r"awesome|amazing|what a|how (?:cool|nice|great|awesome))\b",
+    re.IGNORECASE,
+)
 _ANYMORE = re.compile(r"\b(anymore|any more|no longer)\b", re.IGNORECASE)
 
 _I_VERB = re.compile(r"\bI((?:\s+(?:" + "|".join(sorted(_ADVERBS)) + r"))*)\s+([a-z][a-z']*)\b")
@@ -296,11 +311,13 @@ def rewrite_person(text: str, speaker: str | None, addressee: str | None) -> str
         text = re.sub(r"\bmine\b", f"{s}'s", text)
         text = re.sub(r"\bmyself\b", s, text)
         text = re.sub(r"\bme\b", s, text)
-        text = re.sub(r"\b(?:[Ww]e're)\b", f"{s} and others are", text)
-        text = re.sub(r"\b(?:[Ww]e've)\b", f"{s} and others have", text)
-        text = re.sub(r"\b[Ww]e\b", f"{s} and others", text)
+        # In a conversation "we" is most often the two people talking.
+        group = f"{s} and {addressee}" if addressee else f"{s} and others"
+        text = re.sub(r"\b(?:[Ww]e're)\b", f"{group} are", text)
+        text = re.sub(r"\b(?:[Ww]e've)\b", f"{group} have", text)
+        text = re.sub(r"\b[Ww]e\b", group, text)
         text = re.sub(r"\b[Oo]ur\b", f"{s}'s", text)
-        text = re.sub(r"\bus\b", f"{s} and others", text)
+        text = re.sub(r"\bus\b", group, text)
     if addressee:
         a = addressee
         text = re.sub(r"\b[Yy]ou're\b", f"{a} is", text)
@@ -476,6 +493,8 @@ class OfflineExtractor:
                 continue  # a negated state is not a fact to store as current
             if not _FIRST_PERSON.search(sentence) or not _informative(sentence):
                 continue
+            if PLEASANTRY.match(strip_interjections(sentence)):
+                continue
             text = rewrite_person(strip_interjections(resolved), speaker, addressee).strip()
             if not text:
                 continue
@@ -554,7 +573,7 @@ class OfflineExtractor:
             for match in pattern.finditer(sentence):
                 groups = match.groupdict()
                 value = _clean_value(groups["v"])
-                if not value or len(value) < 2:
+                if not value or len(value) < 2 or _NOT_A_VALUE.match(value):
                     continue
                 key = groups.get("k")
                 attr = attribute.format(k=key.replace(" ", "_")) if key else attribute

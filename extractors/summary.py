@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from extractors.dates import day, resolve_relative_dates
 from extractors.lexicon import is_junk
-from extractors.offline import rewrite_person, strip_interjections
+from extractors.offline import PLEASANTRY, rewrite_person, strip_interjections
 from hybrid_memory.models import Message
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z0-9])|\n+")
@@ -24,11 +24,6 @@ _STATE = re.compile(
     r"adopted|bought|started|finished|graduated|plan|plans|planning|going to|favou?rite|"
     r"name|sister|brother|mother|father|mom|dad|wife|husband|partner|son|daughter|kids?|"
     r"dog|cat|pet|birthday|anniversary|trip|visit|visited)\b",
-    re.IGNORECASE,
-)
-_PLEASANTRY = re.compile(
-    r"^(that's|that is|wow|oh|aw+|haha|lol|thanks|thank you|congrats|congratulations|"
-    r"i'm (so )?(glad|happy|sorry|proud)|sounds|so (cool|great|nice)|good (luck|job))",
     re.IGNORECASE,
 )
 
@@ -62,7 +57,11 @@ class OfflineSummarizer:
             addressee = next((s for s in reversed(speakers) if s != speaker), None)
             speakers.append(speaker)
             for sentence in _sentences(turn.content):
-                if is_junk(sentence) or sentence.endswith("?") or _PLEASANTRY.match(sentence):
+                if (
+                    is_junk(sentence)
+                    or sentence.endswith("?")
+                    or PLEASANTRY.match(strip_interjections(sentence))
+                ):
                     continue
                 if len(sentence.split()) < 4:
                     continue

@@ -53,6 +53,8 @@ class RetrievalConfig(BaseModel):
     )
     """Score multipliers per memory kind: an entity card is rarely the answer itself, and a
     distilled fact is preferred to the raw utterance it came from."""
+    redundancy_penalty: float = Field(default=0.6, ge=0, le=1)
+    """Multiplier for a memory whose source messages better hits already cover (1 = off)."""
     rrf_k: int = Field(default=60, ge=1)
     candidates: int = Field(default=100, ge=1)
     """How many candidates each of the dense and the lexical retrievers contributes."""

@@ -89,4 +89,30 @@ def fuse(
         }
         scored.append((cand, min(1.0, max(0.0, score))))
     scored.sort(key=lambda pair: (-pair[1], pair[0].item.id))
-    return scored
+    return diversify(scored, config.redundancy_penalty)
+
+
+def diversify(
+    scored: list[tuple[Candidate, float]], penalty: float
+) -> list[tuple[Candidate, float]]:
+    """Greedy re-ranking against redundancy: a memory whose source messages are all covered by
+    better-ranked memories (the fact, the observation and the entity card of one utterance)
+    has its score multiplied by ``penalty``, so the next hits bring new information."""
+    if penalty >= 1.0 or len(scored) < 2:
+        return scored
+    pending = list(scored)
+    covered: set[str] = set()
+    out: list[tuple[Candidate, float]] = []
+    while pending:
+        best_index, best_score = 0, -1.0
+        for index, (cand, score) in enumerate(pending):
+            sources = cand.item.sources
+            effective = score * penalty if sources and covered.issuperset(sources) else score
+            if effective > best_score:
+                best_index, best_score = index, effective
+            if score <= best_score:
+                break  # sorted by raw score: nothing further can beat the best
+        cand, _ = pending.pop(best_index)
+        covered.update(cand.item.sources)
+        out.append((cand, best_score))
+    return out
