@@ -93,6 +93,21 @@ def _check_metadata(metadata: Any, max_bytes: int) -> dict[str, Any]:
     return json.loads(encoded)
 
 
+def _merge_upserts(ops: list[VectorOp]) -> VectorOp | None:
+    """One vector upsert for a whole add (a chroma write costs the same for 1 or 50 items);
+    when an id is written twice, the last write wins."""
+    latest: dict[str, tuple[np.ndarray, dict[str, str]]] = {}
+    for op in ops:
+        for index, memory_id in enumerate(op.ids):
+            latest.pop(memory_id, None)
+            latest[memory_id] = (op.vectors[index], (op.metadatas or [{}])[index])
+    if not latest:
+        return None
+    ids = list(latest)
+    vectors = np.stack([latest[i][0] for i in ids])
+    return VectorOp("upsert", ids, vectors, [latest[i][1] for i in ids])
+
+
 class HybridMemory:
     """Long-term memory for assistants and agents, per user / agent / run.
 
@@ -262,6 +277,22 @@ class HybridMemory:
                 )
             )
             embedded = dict(zip(texts, self.embedder.embed_batch(texts), strict=True))
+            # The stored neighbours of every candidate, in one vector-store round trip.
+            neighbours = (
+                dict(
+                    zip(
+                        texts,
+                        self.vector_store.query_many(
+                            np.asarray([embedded[t] for t in texts]),
+                            where=self._where(owner),
+                            limit=self.config.consolidation.neighbours * 2,
+                        ),
+                        strict=True,
+                    )
+                )
+                if texts
+                else {}
+            )
             now = utcnow()
             ops: list[VectorOp] = []
             with self.history_store.transaction():
@@ -275,6 +306,7 @@ class HybridMemory:
                         scope,
                         cand,
                         embedded.get(cand.text),
+                        neighbours.get(cand.text),
                         meta,
                         expiry,
                         now,
@@ -286,8 +318,9 @@ class HybridMemory:
                     if event is not None:
                         result.results.append(event)
                 self._fold_buffer(scope, now)
-                for op in ops:
-                    self.history_store.enqueue(op)
+                merged = _merge_upserts(ops)
+                if merged is not None:
+                    self.history_store.enqueue(merged)
             self.repair()
             return result
 
@@ -308,12 +341,14 @@ class HybridMemory:
         cand: ExtractedFact,
         vec: np.ndarray,
         planned: list[tuple[MemoryItem, np.ndarray]],
+        hits: list[tuple[str, float]] | None = None,
     ) -> tuple[list[MemoryItem], list[float]]:
         """The most similar active memories of the scope (stored and planned in this add),
         plus every stored fact of the same subject and attribute."""
         n = self.config.consolidation.neighbours
         scored: dict[str, tuple[MemoryItem, float]] = {}
-        hits = self.vector_store.query(vec, where=self._where(scope), limit=n * 2)
+        if hits is None:
+            hits = self.vector_store.query(vec, where=self._where(scope), limit=n * 2)
         items = self.history_store.get_memories([i for i, _ in hits])
         for memory_id, sim in hits:
             item = items.get(memory_id)
@@ -361,6 +396,7 @@ class HybridMemory:
         scope: Scope,
         cand: ExtractedFact,
         vec: np.ndarray | None,
+        hits: list[tuple[str, float]] | None,
         meta: dict[str, Any],
         expiry: datetime | None,
         now: datetime,
@@ -382,7 +418,7 @@ class HybridMemory:
                 )
         if vec is None:  # its hash was stored when the add began, but is gone now
             vec = self.embedder.embed_batch([cand.text])[0]
-        existing, scores = self._neighbours(scope.owner, cand, vec, planned)
+        existing, scores = self._neighbours(scope.owner, cand, vec, planned, hits)
         if cand.kind == MemoryKind.ENTITY or verbatim:
             # Entities and verbatim memories are only ever deduplicated by exact content.
             digest = self._hash(cand)

@@ -100,21 +100,27 @@ class ChromaVectorStore:
     def query(
         self, vector: np.ndarray, *, where: Mapping[str, str], limit: int
     ) -> list[tuple[str, float]]:
-        if limit <= 0:
-            return []
+        return self.query_many(np.asarray([vector]), where=where, limit=limit)[0]
+
+    def query_many(
+        self, vectors: np.ndarray, *, where: Mapping[str, str], limit: int
+    ) -> list[list[tuple[str, float]]]:
+        """:meth:`query` for several vectors in one call."""
+        if limit <= 0 or len(vectors) == 0:
+            return [[] for _ in range(len(vectors))]
         try:
             result = self._collection.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                query_embeddings=[np.asarray(v, dtype=np.float32) for v in vectors],
                 n_results=limit,
                 where=self._where(where),
                 include=["distances"],
             )
         except Exception as exc:
             raise StoreError(f"chroma query failed: {exc}") from exc
-        ids = result["ids"][0] if result["ids"] else []
-        distances = result["distances"][0] if result.get("distances") else []
-        # cosine distance = 1 - cosine similarity
-        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+        return [
+            [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
+            for ids, dists in zip(result["ids"], result["distances"], strict=True)
+        ]
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
