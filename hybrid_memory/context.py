@@ -228,5 +228,6 @@ def build_context(
         memories=memories,
         summary=" ".join(p.text for p in sorted(chosen["summary"], key=lambda p: p.order)) or None,
         recent=[p.message for p in sorted(chosen["recent"], key=lambda p: p.order) if p.message],
+        recent_ids=[p.id for p in sorted(chosen["recent"], key=lambda p: p.order) if p.id],
         dropped=dropped,
     )

@@ -314,4 +314,6 @@ class MemoryContext(BaseModel):
     memories: list[MemoryHit] = Field(default_factory=list)
     summary: str | None = None
     recent: list[dict[str, Any]] = Field(default_factory=list)
+    recent_ids: list[str] = Field(default_factory=list)
+    """The message ids of ``recent``, in the same order."""
     dropped: list[DroppedItem] = Field(default_factory=list)

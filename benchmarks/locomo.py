@@ -1,0 +1,587 @@
+"""LoCoMo evidence-recall benchmark: hybrid-memory against simple baselines, on any LoCoMo file.
+
+    python -m benchmarks.locomo --data path/to/locomo10.json --out benchmarks/results/locomo
+
+Each conversation is ingested into its own scope, session by session, one message per turn
+(``name`` = speaker, ``id`` = dia_id, ``timestamp`` = the session's date, image captions as text).
+The generated ``observation`` / ``session_summary`` / ``event_summary`` fields are never read.
+For every question of categories 1-4 (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop) each
+system retrieves; recall@k is the share of the question's evidence turns found among the source
+turns of the top-k results. Context recall does the same for what ``get_context`` (or the
+baseline's window) fits into a token budget.
+
+Systems: ``hybrid`` (HybridMemory, embedded defaults), ``dense`` (raw turns, same embedder),
+``bm25`` (raw turns), ``rrf`` (fusion of dense and bm25), ``last_n`` (recent-window context
+only). The full-conversation token count is reported as the "everything" reference.
+
+Writes ``results.json``, ``report.md`` and PNG plots into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+KS = (5, 10, 25, 50)
+BUDGETS = (500, 1000, 2000, 4000)
+_EVIDENCE = re.compile(r"D:?(\d+):(\d+)")
+_TOKEN = re.compile(r"\w+")
+MODEL = "gpt-4o-mini"
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Turn:
+    id: str
+    speaker: str
+    text: str
+    when: datetime | None
+
+
+@dataclass
+class Question:
+    question: str
+    category: int
+    evidence: list[str]
+    answer: str | None
+
+
+@dataclass
+class Conversation:
+    sample_id: str
+    sessions: list[list[Turn]]
+    questions: list[Question] = field(default_factory=list)
+
+    @property
+    def turns(self) -> list[Turn]:
+        return [t for session in self.sessions for t in session]
+
+
+def parse_when(text: str | None) -> datetime | None:
+    """``'1:56 pm on 8 May, 2023'`` -> datetime (None when absent or unreadable)."""
+    if not text:
+        return None
+    for fmt in ("%I:%M %p on %d %B, %Y", "%I:%M %p on %d %b, %Y"):
+        try:
+            return datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+    try:
+        from dateutil import parser
+
+        return parser.parse(text.replace(" on ", " "), fuzzy=True)
+    except (ValueError, OverflowError):
+        return None
+
+
+def normalize_evidence(raw: Sequence[str], known: set[str]) -> list[str]:
+    """Split malformed strings ("D8:6; D9:17"), normalise "D:11:26" / "D30:05", drop unknown ids."""
+    out: list[str] = []
+    for item in raw:
+        for match in _EVIDENCE.finditer(str(item)):
+            dia = f"D{int(match.group(1))}:{int(match.group(2))}"
+            if dia in known and dia not in out:
+                out.append(dia)
+    return out
+
+
+def load(path: Path, limit: int | None = None) -> list[Conversation]:
+    """Read a LoCoMo-format file (a list of samples)."""
+    samples = json.loads(Path(path).read_text(encoding="utf-8"))
+    conversations = []
+    for sample in samples[:limit] if limit else samples:
+        conv = sample["conversation"]
+        numbers = sorted(int(k.split("_")[1]) for k in conv if re.fullmatch(r"session_\d+", k))
+        sessions = []
+        for n in numbers:
+            when = parse_when(conv.get(f"session_{n}_date_time"))
+            turns = []
+            for t in conv[f"session_{n}"]:
+                text = t.get("text", "")
+                if t.get("blip_caption"):
+                    text = f"{text} [shared an image: {t['blip_caption']}]"
+                turns.append(Turn(t["dia_id"], t["speaker"], text, when))
+            sessions.append(turns)
+        c = Conversation(sample["sample_id"], sessions)
+        known = {t.id for t in c.turns}
+        for qa in sample.get("qa", []):
+            c.questions.append(
+                Question(
+                    qa["question"],
+                    int(qa["category"]),
+                    normalize_evidence(qa.get("evidence", []), known),
+                    qa.get("answer"),
+                )
+            )
+        conversations.append(c)
+    return conversations
+
+
+def recall(evidence: Sequence[str], retrieved: Sequence[Sequence[str]], k: int) -> float:
+    """Share of ``evidence`` among the sources of the first ``k`` retrieved items."""
+    if not evidence:
+        raise ValueError("recall needs at least one evidence id")
+    found = {s for sources in retrieved[:k] for s in sources}
+    return len(set(evidence) & found) / len(set(evidence))
+
+
+def _pct(values: Sequence[float]) -> float:
+    return round(100 * statistics.fmean(values), 1) if values else float("nan")
+
+
+def _latency(values: Sequence[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    return {
+        "p50_ms": round(1000 * statistics.median(ordered), 2),
+        "p95_ms": round(1000 * ordered[max(0, int(0.95 * len(ordered)) - 1)], 2),
+    }
+
+
+# -- systems ----------------------------------------------------------------------------------
+
+
+class System:
+    """A retrieval system under test: ingest a conversation, then answer queries."""
+
+    name = "system"
+    searches = True
+    contexts = True
+
+    def ingest(self, conversation: Conversation) -> None: ...
+
+    def search(self, question: str, k: int) -> list[tuple[list[str], str]]:
+        """Top-k results as (source turn ids, text)."""
+        raise NotImplementedError
+
+    def context(self, question: str, budget: int) -> tuple[set[str], int]:
+        """Source turn ids included in a context of at most ``budget`` tokens, and its size."""
+        raise NotImplementedError
+
+
+class HybridSystem(System):
+    name = "hybrid"
+
+    def __init__(self, embedder: Any, data_dir: Path):
+        from hybrid_memory import HybridMemory, MemoryConfig
+
+        self.memory = HybridMemory(MemoryConfig(data_dir=data_dir, embedder=embedder))
+        self.add_seconds: list[float] = []
+        self.scope = ""
+        self.last_session = ""
+
+    def ingest(self, conversation: Conversation) -> None:
+        self.scope = conversation.sample_id
+        for n, session in enumerate(conversation.sessions, 1):
+            self.last_session = f"session_{n}"
+            for turn in session:
+                message = {
+                    "role": "user",
+                    "name": turn.speaker,
+                    "id": turn.id,
+                    "content": turn.text,
+                }
+                if turn.when is not None:
+                    message["timestamp"] = turn.when.isoformat()
+                start = time.perf_counter()
+                self.memory.add(message, user_id=self.scope, run_id=self.last_session)
+                self.add_seconds.append(time.perf_counter() - start)
+
+    def search(self, question: str, k: int) -> list[tuple[list[str], str]]:
+        hits = self.memory.search(question, user_id=self.scope, limit=k)
+        return [(h.sources, h.memory) for h in hits]
+
+    def context(self, question: str, budget: int) -> tuple[set[str], int]:
+        ctx = self.memory.get_context(
+            question, user_id=self.scope, run_id=self.last_session, token_budget=budget, model=MODEL
+        )
+        sources = {s for h in ctx.memories for s in h.sources}
+        sources |= set(ctx.recent_ids)
+        return sources, ctx.tokens
+
+
+def _turn_text(turn: Turn) -> str:
+    return f"{turn.speaker}: {turn.text}"
+
+
+class DenseTurns(System):
+    name = "dense"
+    contexts = False
+
+    def __init__(self, embedder: Any):
+        self.embedder = embedder
+
+    def ingest(self, conversation: Conversation) -> None:
+        self.turns = conversation.turns
+        self.matrix = self.embedder.embed_batch([_turn_text(t) for t in self.turns])
+
+    def ranking(self, question: str) -> list[int]:
+        scores = self.matrix @ self.embedder.embed_batch([question])[0]
+        return [int(i) for i in np.argsort(-scores, kind="stable")]
+
+    def search(self, question: str, k: int) -> list[tuple[list[str], str]]:
+        return [([self.turns[i].id], _turn_text(self.turns[i])) for i in self.ranking(question)[:k]]
+
+
+class BM25Turns(System):
+    name = "bm25"
+    contexts = False
+
+    def ingest(self, conversation: Conversation) -> None:
+        from rank_bm25 import BM25Okapi
+
+        self.turns = conversation.turns
+        self.index = BM25Okapi([_TOKEN.findall(_turn_text(t).lower()) for t in self.turns])
+
+    def ranking(self, question: str) -> list[int]:
+        scores = self.index.get_scores(_TOKEN.findall(question.lower()))
+        return [int(i) for i in np.argsort(-scores, kind="stable")]
+
+    def search(self, question: str, k: int) -> list[tuple[list[str], str]]:
+        return [([self.turns[i].id], _turn_text(self.turns[i])) for i in self.ranking(question)[:k]]
+
+
+class FusionTurns(System):
+    name = "rrf"
+    contexts = False
+
+    def __init__(self, dense: DenseTurns, bm25: BM25Turns, k: int = 60):
+        self.dense, self.bm25, self.k = dense, bm25, k
+
+    def ingest(self, conversation: Conversation) -> None:
+        self.turns = conversation.turns  # the two members are ingested on their own
+
+    def search(self, question: str, k: int) -> list[tuple[list[str], str]]:
+        fused: dict[int, float] = defaultdict(float)
+        for ranking in (self.dense.ranking(question), self.bm25.ranking(question)):
+            for rank, i in enumerate(ranking, 1):
+                fused[i] += 1.0 / (self.k + rank)
+        order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        return [([self.turns[i].id], _turn_text(self.turns[i])) for i in order]
+
+
+class LastTurns(System):
+    """The context a plain chat window gives: the most recent turns that fit."""
+
+    name = "last_n"
+    searches = False
+
+    def __init__(self, counter: Any):
+        self.counter = counter
+
+    def ingest(self, conversation: Conversation) -> None:
+        self.turns = conversation.turns
+        self.costs = [
+            self.counter.count_message({"role": "user", "content": _turn_text(t)})
+            for t in self.turns
+        ]
+
+    def context(self, question: str, budget: int) -> tuple[set[str], int]:
+        used, ids = 3, set()
+        for turn, cost in zip(reversed(self.turns), reversed(self.costs), strict=True):
+            if used + cost > budget:
+                break
+            used += cost
+            ids.add(turn.id)
+        return ids, used if ids else 0
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def run(
+    conversations: list[Conversation], systems: Sequence[str], embedder: Any, progress: bool
+) -> dict[str, Any]:
+    from hybrid_memory.tokens import TokenCounter
+
+    counter = TokenCounter.for_model(MODEL)
+    rec: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    ctx_rec: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    ctx_tokens: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    hit_tokens: dict[str, list[int]] = defaultdict(list)
+    hit_sources: dict[str, list[int]] = defaultdict(list)
+    search_s: dict[str, list[float]] = defaultdict(list)
+    add_s: list[float] = []
+    full_tokens: list[int] = []
+    questions = skipped = 0
+    adversarial = 0
+    bar = _progress(len(conversations), progress)
+    with tempfile.TemporaryDirectory(prefix="locomo-") as tmp:
+        for n, conv in enumerate(conversations):
+            active: dict[str, System] = {}
+            dense = DenseTurns(embedder)
+            bm25 = BM25Turns()
+            if "hybrid" in systems:
+                active["hybrid"] = HybridSystem(embedder, Path(tmp) / f"hm{n}")
+            if "dense" in systems or "rrf" in systems:
+                active["dense"] = dense
+            if "bm25" in systems or "rrf" in systems:
+                active["bm25"] = bm25
+            if "rrf" in systems:
+                active["rrf"] = FusionTurns(dense, bm25)
+            if "last_n" in systems:
+                active["last_n"] = LastTurns(counter)
+            for system in active.values():
+                system.ingest(conv)
+            if "hybrid" in active:
+                add_s.extend(active["hybrid"].add_seconds)
+            full_tokens.append(
+                counter.count_messages(
+                    [{"role": "user", "content": _turn_text(t)} for t in conv.turns]
+                )
+            )
+            for q in conv.questions:
+                if q.category == 5:
+                    adversarial += 1
+                    continue
+                if q.category not in CATEGORIES:
+                    continue
+                if not q.evidence:
+                    skipped += 1
+                    continue
+                questions += 1
+                cat = CATEGORIES[q.category]
+                for name, system in active.items():
+                    if name not in systems:
+                        continue
+                    if system.searches:
+                        start = time.perf_counter()
+                        results = system.search(q.question, max(KS))
+                        search_s[name].append(time.perf_counter() - start)
+                        sources = [r[0] for r in results]
+                        for k in KS:
+                            value = recall(q.evidence, sources, k)
+                            rec[name][f"all@{k}"].append(value)
+                            rec[name][f"{cat}@{k}"].append(value)
+                        top = results[:10]
+                        hit_tokens[name].append(sum(counter.count_text(r[1]) for r in top))
+                        hit_sources[name].extend(len(r[0]) for r in top)
+                    if system.contexts:
+                        for budget in BUDGETS:
+                            ids, tokens = system.context(q.question, budget)
+                            value = len(set(q.evidence) & ids) / len(q.evidence)
+                            ctx_rec[name][f"all@{budget}"].append(value)
+                            ctx_rec[name][f"{cat}@{budget}"].append(value)
+                            ctx_tokens[name][budget].append(tokens)
+            if "hybrid" in active:
+                active["hybrid"].memory.close()
+            bar.update(1)
+    bar.close()
+
+    systems_out: dict[str, Any] = {}
+    for name in systems:
+        entry: dict[str, Any] = {}
+        if rec.get(name):
+            entry["recall"] = {key: _pct(v) for key, v in sorted(rec[name].items())}
+            entry["mean_top10_tokens"] = round(statistics.fmean(hit_tokens[name]), 1)
+            entry["mean_sources_per_hit"] = round(statistics.fmean(hit_sources[name]), 2)
+            entry["search_latency"] = _latency(search_s[name])
+        if ctx_rec.get(name):
+            entry["context_recall"] = {k: _pct(v) for k, v in sorted(ctx_rec[name].items())}
+            entry["context_tokens"] = {
+                str(b): round(statistics.fmean(v), 1) for b, v in ctx_tokens[name].items()
+            }
+        if name == "hybrid":
+            entry["add_latency"] = _latency(add_s)
+        systems_out[name] = entry
+    return {
+        "conversations": len(conversations),
+        "questions": questions,
+        "skipped_without_evidence": skipped,
+        "adversarial_not_scored": adversarial,
+        "full_context_tokens_mean": round(statistics.fmean(full_tokens), 1) if full_tokens else 0,
+        "embedder": getattr(embedder, "name", "?"),
+        "model_for_tokens": MODEL,
+        "systems": systems_out,
+    }
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="conversations", unit="conv")
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def markdown(result: dict[str, Any], command: str) -> str:
+    lines = [
+        "# LoCoMo evidence recall",
+        "",
+        f"{result['conversations']} conversations, {result['questions']} questions of "
+        f"categories 1-4 ({result['skipped_without_evidence']} skipped without evidence, "
+        f"{result['adversarial_not_scored']} adversarial not scored); embedder "
+        f"`{result['embedder']}`; tokens counted for `{result['model_for_tokens']}`. "
+        f"Whole conversation: {result['full_context_tokens_mean']:.0f} tokens on average.",
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        "## Search recall@k (%)",
+        "",
+        "| system | R@5 | R@10 | R@25 | R@50 | top-10 tokens | sources/hit | search p50 / p95 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in result["systems"].items():
+        if "recall" not in entry:
+            continue
+        r, lat = entry["recall"], entry.get("search_latency", {})
+        lines.append(
+            f"| {name} | {r['all@5']} | {r['all@10']} | {r['all@25']} | {r['all@50']} | "
+            f"{entry['mean_top10_tokens']} | {entry['mean_sources_per_hit']} | "
+            f"{lat.get('p50_ms', '')} / {lat.get('p95_ms', '')} |"
+        )
+    lines += [
+        "",
+        "## Recall@10 per category (%)",
+        "",
+        "| system | " + " | ".join(CATEGORIES.values()) + " |",
+        "|---|" + "---|" * len(CATEGORIES),
+    ]
+    for name, entry in result["systems"].items():
+        if "recall" in entry:
+            lines.append(
+                f"| {name} | "
+                + " | ".join(str(entry["recall"].get(f"{c}@10", "")) for c in CATEGORIES.values())
+                + " |"
+            )
+    lines += [
+        "",
+        "## Context recall at a token budget (%)",
+        "",
+        "| system | " + " | ".join(str(b) for b in BUDGETS) + " |",
+        "|---|" + "---|" * len(BUDGETS),
+    ]
+    for name, entry in result["systems"].items():
+        if "context_recall" in entry:
+            lines.append(
+                f"| {name} | "
+                + " | ".join(str(entry["context_recall"].get(f"all@{b}", "")) for b in BUDGETS)
+                + " |"
+            )
+    hybrid = result["systems"].get("hybrid", {})
+    if hybrid.get("add_latency"):
+        lat = hybrid["add_latency"]
+        lines += [
+            "",
+            f"hybrid add latency per turn: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def plots(result: dict[str, Any], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, entry in result["systems"].items():
+        if "recall" in entry:
+            ax.plot(KS, [entry["recall"][f"all@{k}"] for k in KS], marker="o", label=name)
+    ax.set(xlabel="k", ylabel="evidence recall@k (%)", title="LoCoMo search recall", ylim=(0, 100))
+    ax.legend()
+    fig.tight_layout()
+    path = out / "recall_at_k.png"
+    fig.savefig(path, dpi=120)
+    written.append(path)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, entry in result["systems"].items():
+        if "context_recall" in entry:
+            xs = [entry["context_tokens"][str(b)] for b in BUDGETS]
+            ax.plot(
+                xs, [entry["context_recall"][f"all@{b}"] for b in BUDGETS], marker="o", label=name
+            )
+    ax.axvline(
+        result["full_context_tokens_mean"], color="grey", linestyle="--", label="whole conversation"
+    )
+    ax.set(
+        xscale="log",
+        xlabel="context tokens (mean)",
+        ylabel="evidence recall (%)",
+        title="Recall vs context tokens",
+        ylim=(0, 100),
+    )
+    ax.legend()
+    fig.tight_layout()
+    path = out / "recall_vs_tokens.png"
+    fig.savefig(path, dpi=120)
+    written.append(path)
+    plt.close(fig)
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="a LoCoMo-format JSON file")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/locomo"))
+    parser.add_argument("--limit-conversations", type=int)
+    parser.add_argument(
+        "--systems",
+        default="hybrid,dense,bm25,rrf,last_n",
+        help="comma-separated: hybrid, dense, bm25, rrf, last_n",
+    )
+    parser.add_argument(
+        "--embedder",
+        default="all-MiniLM-L6-v2",
+        help="sentence-transformers model, or 'hashing' for a quick smoke run",
+    )
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = set(systems) - {"hybrid", "dense", "bm25", "rrf", "last_n"}
+    if unknown:
+        parser.error(f"unknown systems: {sorted(unknown)}")
+    if args.embedder.startswith("hashing"):
+        from hybrid_memory.testing import HashingEmbedder
+
+        embedder = HashingEmbedder()
+    else:
+        from hybrid_memory.embeddings import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder(args.embedder)
+    conversations = load(args.data, args.limit_conversations)
+    started = time.perf_counter()
+    result = run(conversations, systems, embedder, progress=not args.no_progress)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python -m benchmarks.locomo " + " ".join(
+        argv if argv is not None else __import__("sys").argv[1:]
+    )
+    (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "report.md").write_text(markdown(result, command))
+    for path in plots(result, args.out):
+        print(f"wrote {path}")
+    print(markdown(result, command))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""The LoCoMo benchmark: metric functions on hand-checked cases and a smoke run on a fixture."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from benchmarks import locomo
+
+FIXTURE = Path(__file__).parent / "fixtures" / "locomo_mini.json"
+
+
+def test_recall_on_known_cases():
+    assert locomo.recall(["D1:1"], [["D1:1"]], 1) == 1.0
+    assert locomo.recall(["D1:1", "D1:2"], [["D9:9"], ["D1:2", "D1:1"]], 1) == 0.0
+    assert locomo.recall(["D1:1", "D1:2"], [["D9:9"], ["D1:2"]], 2) == 0.5
+    assert locomo.recall(["D1:1", "D1:2"], [["D9:9"], ["D1:2", "D1:1"]], 2) == 1.0
+    with pytest.raises(ValueError):
+        locomo.recall([], [["D1:1"]], 1)
+
+
+def test_evidence_quirks_and_dates():
+    known = {"D8:6", "D9:17", "D11:26", "D30:5", "D4:4"}
+    raw = ["D8:6; D9:17", "D:11:26", "D30:05", "D4:4 D77:1"]
+    assert locomo.normalize_evidence(raw, known) == ["D8:6", "D9:17", "D11:26", "D30:5", "D4:4"]
+    assert locomo.parse_when("1:56 pm on 8 May, 2023") == datetime(2023, 5, 8, 13, 56)
+    assert locomo.parse_when(None) is None
+
+
+def test_loader_reads_turns_and_never_the_generated_summaries():
+    conversations = locomo.load(FIXTURE)
+    first = conversations[0]
+    assert [len(s) for s in first.sessions] == [4, 4]  # session_3 has a date but no turns
+    assert first.turns[3].text.endswith(
+        "[shared an image: a photo of a small brown dog on the grass]"
+    )
+    assert all("NOT TO BE READ" not in t.text for t in first.turns)
+    by_q = {q.question: q for q in first.questions}
+    assert by_q["Where does Rosa volunteer and where is her sister moving?"].evidence == [
+        "D1:3",
+        "D2:3",
+    ]
+    assert by_q["Would Tomas enjoy a bike ride?"].evidence == ["D2:2"]
+    assert by_q["What did Tomas eat?"].evidence == []
+
+
+def test_smoke_run_writes_report_and_plots(tmp_path):
+    out = tmp_path / "out"
+    code = locomo.main(
+        ["--data", str(FIXTURE), "--out", str(out), "--embedder", "hashing", "--no-progress"]
+    )
+    assert code == 0
+    result = json.loads((out / "results.json").read_text())
+    assert result["questions"] == 8 and result["skipped_without_evidence"] == 1
+    assert result["adversarial_not_scored"] == 1
+    systems = result["systems"]
+    assert set(systems) == {"hybrid", "dense", "bm25", "rrf", "last_n"}
+    for name in ("hybrid", "dense", "bm25", "rrf"):
+        r = systems[name]["recall"]
+        assert 0 <= r["all@5"] <= r["all@10"] <= r["all@25"] <= r["all@50"] <= 100
+    # the raw-turn retrievers see every turn within k=50 of these tiny conversations
+    assert systems["bm25"]["recall"]["all@50"] == 100.0
+    for budget, tokens in systems["hybrid"]["context_tokens"].items():
+        assert tokens <= int(budget)
+    assert (out / "report.md").read_text().startswith("# LoCoMo evidence recall")
+    assert (out / "recall_at_k.png").stat().st_size > 1000
+    assert (out / "recall_vs_tokens.png").stat().st_size > 1000
