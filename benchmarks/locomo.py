@@ -216,6 +216,16 @@ class HybridSystem(System):
         return sources, ctx.tokens
 
 
+def _model_path(embedder: Any) -> str:
+    """The local files of the embedder, so Mem0 loads the very same model."""
+    model_id = getattr(embedder, "model_id", None)
+    if model_id is None:
+        raise ValueError("Mem0 runs with a sentence-transformers embedder only")
+    from hybrid_memory.embeddings import _bundled_model_path
+
+    return _bundled_model_path(model_id)
+
+
 def _turn_text(turn: Turn) -> str:
     return f"{turn.speaker}: {turn.text}"
 
@@ -276,6 +286,58 @@ class FusionTurns(System):
         return [([self.turns[i].id], _turn_text(self.turns[i])) for i in order]
 
 
+class Mem0Turns(System):
+    """Mem0 (``mem0ai``) with the same embedder files, a local Qdrant and ``infer=False``: every
+    turn stored verbatim, as Mem0 does without an LLM. Its BM25 needs fastembed and its entity
+    boost needs spaCy, neither of which runs offline here, so it searches semantically."""
+
+    name = "mem0"
+    contexts = False
+
+    def __init__(self, data_dir: Path, model_path: str, dimension: int):
+        import os
+
+        os.environ.setdefault("MEM0_TELEMETRY", "False")
+        os.environ.setdefault("OPENAI_API_KEY", "unused-offline")  # Mem0 builds a client eagerly
+        from mem0 import Memory
+
+        self.memory = Memory.from_config(
+            {
+                "vector_store": {
+                    "provider": "qdrant",
+                    "config": {
+                        "collection_name": "locomo",
+                        "path": str(data_dir / "qdrant"),
+                        "embedding_model_dims": dimension,
+                        "on_disk": True,
+                    },
+                },
+                "embedder": {
+                    "provider": "huggingface",
+                    "config": {"model": model_path, "embedding_dims": dimension},
+                },
+                "history_db_path": str(data_dir / "history.db"),
+            }
+        )
+        self.add_seconds: list[float] = []
+
+    def ingest(self, conversation: Conversation) -> None:
+        self.scope = conversation.sample_id
+        for turn in conversation.turns:
+            start = time.perf_counter()
+            self.memory.add(
+                [{"role": "user", "content": _turn_text(turn)}],
+                user_id=self.scope,
+                infer=False,
+                metadata={"dia_id": turn.id},
+            )
+            self.add_seconds.append(time.perf_counter() - start)
+
+    def search(self, question: str, k: int) -> list[tuple[list[str], str]]:
+        found = self.memory.search(question, filters={"user_id": self.scope}, top_k=k)
+        return [([r["metadata"]["dia_id"]], r["memory"]) for r in found["results"]]
+
+
 class LastTurns(System):
     """The context a plain chat window gives: the most recent turns that fit."""
 
@@ -317,7 +379,7 @@ def run(
     hit_tokens: dict[str, list[int]] = defaultdict(list)
     hit_sources: dict[str, list[int]] = defaultdict(list)
     search_s: dict[str, list[float]] = defaultdict(list)
-    add_s: list[float] = []
+    add_s: dict[str, list[float]] = defaultdict(list)
     full_tokens: list[int] = []
     questions = skipped = 0
     adversarial = 0
@@ -337,10 +399,15 @@ def run(
                 active["rrf"] = FusionTurns(dense, bm25)
             if "last_n" in systems:
                 active["last_n"] = LastTurns(counter)
+            if "mem0" in systems:
+                active["mem0"] = Mem0Turns(
+                    Path(tmp) / f"mem0-{n}", _model_path(embedder), embedder.dimension
+                )
             for system in active.values():
                 system.ingest(conv)
-            if "hybrid" in active:
-                add_s.extend(active["hybrid"].add_seconds)
+            for name in ("hybrid", "mem0"):
+                if name in active:
+                    add_s[name].extend(active[name].add_seconds)
             full_tokens.append(
                 counter.count_messages(
                     [{"role": "user", "content": _turn_text(t)} for t in conv.turns]
@@ -397,8 +464,8 @@ def run(
             entry["context_tokens"] = {
                 str(b): round(statistics.fmean(v), 1) for b, v in ctx_tokens[name].items()
             }
-        if name == "hybrid":
-            entry["add_latency"] = _latency(add_s)
+        if add_s.get(name):
+            entry["add_latency"] = _latency(add_s[name])
         systems_out[name] = entry
     return {
         "conversations": len(conversations),
@@ -483,13 +550,15 @@ def markdown(result: dict[str, Any], command: str) -> str:
                 + " | ".join(str(entry["context_recall"].get(f"all@{b}", "")) for b in BUDGETS)
                 + " |"
             )
-    hybrid = result["systems"].get("hybrid", {})
-    if hybrid.get("add_latency"):
-        lat = hybrid["add_latency"]
-        lines += [
-            "",
-            f"hybrid add latency per turn: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms",
-        ]
+    lines.append("")
+    for name, entry in result["systems"].items():
+        if entry.get("add_latency"):
+            lat = entry["add_latency"]
+            lines.append(
+                f"- {name} add latency per turn: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms"
+            )
+    for name, why in result.get("unavailable", {}).items():
+        lines.append(f"- {name} not run: {why}")
     return "\n".join(lines) + "\n"
 
 
@@ -545,8 +614,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit-conversations", type=int)
     parser.add_argument(
         "--systems",
-        default="hybrid,dense,bm25,rrf,last_n",
-        help="comma-separated: hybrid, dense, bm25, rrf, last_n",
+        default="hybrid,dense,bm25,rrf,last_n,mem0",
+        help="comma-separated: hybrid, dense, bm25, rrf, last_n, mem0 (mem0 runs when mem0ai "
+        "is installed: pip install 'hybrid-memory[bench]')",
     )
     parser.add_argument(
         "--embedder",
@@ -556,9 +626,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    unknown = set(systems) - {"hybrid", "dense", "bm25", "rrf", "last_n"}
+    unknown = set(systems) - {"hybrid", "dense", "bm25", "rrf", "last_n", "mem0"}
     if unknown:
         parser.error(f"unknown systems: {sorted(unknown)}")
+    unavailable: dict[str, str] = {}
+    if "mem0" in systems:
+        import importlib.util
+
+        if importlib.util.find_spec("mem0") is None:
+            unavailable["mem0"] = "mem0ai is not installed (pip install 'hybrid-memory[bench]')"
+        elif args.embedder.startswith("hashing"):
+            unavailable["mem0"] = "Mem0 needs a sentence-transformers embedder"
+        if "mem0" in unavailable:
+            systems.remove("mem0")
     if args.embedder.startswith("hashing"):
         from hybrid_memory.testing import HashingEmbedder
 
@@ -571,6 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     result = run(conversations, systems, embedder, progress=not args.no_progress)
     result["seconds"] = round(time.perf_counter() - started, 1)
+    result["unavailable"] = unavailable
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks.locomo " + " ".join(
         argv if argv is not None else __import__("sys").argv[1:]
