@@ -82,3 +82,37 @@ def test_mem0_and_hybrid_side_by_side_with_the_real_model(real_embedder):
     assert systems["mem0"]["recall"]["all@50"] == 100.0
     # the puppy question is found by every system at k=5
     assert systems["hybrid"]["recall"]["single-hop@5"] > 0
+
+
+def test_scale_benchmark_smoke(tmp_path):
+    from benchmarks import scale
+
+    out = tmp_path / "scale"
+    assert (
+        scale.main(
+            [
+                "--sizes",
+                "100,200",
+                "--users",
+                "1,3",
+                "--per-user",
+                "4",
+                "--queries",
+                "3",
+                "--batch",
+                "50",
+                "--embedder",
+                "hashing",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    result = json.loads((out / "results.json").read_text())
+    assert [r["memories"] for r in result["sizes"]] == [100, 200]
+    assert [r["users"] for r in result["users"]] == [1, 3]
+    for row in result["sizes"]:
+        assert row["search"]["p95_ms"] >= row["search"]["p50_ms"] > 0
+        assert row["disk_mb"] > 0 and row["rss_mb"] > 0
+    assert (out / "scale.png").stat().st_size > 1000
