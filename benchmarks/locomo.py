@@ -207,6 +207,15 @@ class HybridSystem(System):
         hits = self.memory.search(question, user_id=self.scope, limit=k)
         return [(h.sources, h.memory) for h in hits]
 
+    def context_messages(self, question: str, budget: int) -> list[dict[str, Any]]:
+        return self.memory.get_context(
+            question,
+            user_id=self.scope,
+            run_id=self.last_session,
+            token_budget=budget,
+            model=MODEL,
+        ).messages
+
     def context(self, question: str, budget: int) -> tuple[set[str], int]:
         ctx = self.memory.get_context(
             question, user_id=self.scope, run_id=self.last_session, token_budget=budget, model=MODEL
@@ -224,6 +233,35 @@ def _model_path(embedder: Any) -> str:
     from hybrid_memory.embeddings import _bundled_model_path
 
     return _bundled_model_path(model_id)
+
+
+class _Answers:
+    """Accumulates answer-level scores (LLM judge and token F1) per category."""
+
+    def __init__(self, judge: Any, budget: int):
+        self.judge, self.budget = judge, budget
+        self.correct: dict[str, list[float]] = defaultdict(list)
+        self.f1: dict[str, list[float]] = defaultdict(list)
+
+    def score(self, system: HybridSystem, q: Question, category: str) -> None:
+        from benchmarks.answers import token_f1
+
+        messages = system.context_messages(q.question, self.budget)
+        answer = self.judge.answer(messages, q.question)
+        gold = str(q.answer)
+        correct = float(self.judge.judge(q.question, gold, answer))
+        f1 = token_f1(answer, gold)
+        for key in ("all", category):
+            self.correct[key].append(correct)
+            self.f1[key].append(f1)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.judge.model,
+            "context_budget": self.budget,
+            "J": {k: _pct(v) for k, v in sorted(self.correct.items())},
+            "F1": {k: _pct(v) for k, v in sorted(self.f1.items())},
+        }
 
 
 def _turn_text(turn: Turn) -> str:
@@ -368,8 +406,15 @@ class LastTurns(System):
 
 
 def run(
-    conversations: list[Conversation], systems: Sequence[str], embedder: Any, progress: bool
+    conversations: list[Conversation],
+    systems: Sequence[str],
+    embedder: Any,
+    progress: bool,
+    judge: Any = None,
+    answer_budget: int = 2000,
 ) -> dict[str, Any]:
+    """Ingest, query and score every system; with a ``judge`` (see :mod:`benchmarks.answers`)
+    also answer each question from hybrid-memory's context and grade the answers."""
     from hybrid_memory.tokens import TokenCounter
 
     counter = TokenCounter.for_model(MODEL)
@@ -383,6 +428,7 @@ def run(
     full_tokens: list[int] = []
     questions = skipped = 0
     adversarial = 0
+    answers = _Answers(judge, answer_budget) if judge is not None and "hybrid" in systems else None
     bar = _progress(len(conversations), progress)
     with tempfile.TemporaryDirectory(prefix="locomo-") as tmp:
         for n, conv in enumerate(conversations):
@@ -424,6 +470,8 @@ def run(
                     continue
                 questions += 1
                 cat = CATEGORIES[q.category]
+                if answers is not None:
+                    answers.score(active["hybrid"], q, cat)
                 for name, system in active.items():
                     if name not in systems:
                         continue
@@ -476,6 +524,7 @@ def run(
         "embedder": getattr(embedder, "name", "?"),
         "model_for_tokens": MODEL,
         "systems": systems_out,
+        "answers": answers.summary() if answers is not None else None,
     }
 
 
@@ -559,6 +608,25 @@ def markdown(result: dict[str, Any], command: str) -> str:
             )
     for name, why in result.get("unavailable", {}).items():
         lines.append(f"- {name} not run: {why}")
+    answers = result.get("answers")
+    lines += ["", "## Answers (LLM judge J and token F1, %)", ""]
+    if answers and "J" in answers:
+        lines += [
+            f"hybrid-memory context of {answers['context_budget']} tokens, answered and judged "
+            f"by `{answers['model']}`.",
+            "",
+            "| metric | all | " + " | ".join(CATEGORIES.values()) + " |",
+            "|---|---|" + "---|" * len(CATEGORIES),
+        ]
+        for metric in ("J", "F1"):
+            row = answers[metric]
+            lines.append(
+                f"| {metric} | {row.get('all', '')} | "
+                + " | ".join(str(row.get(c, "")) for c in CATEGORIES.values())
+                + " |"
+            )
+    else:
+        lines.append(result.get("answers_skipped") or "not run")
     return "\n".join(lines) + "\n"
 
 
@@ -624,6 +692,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="sentence-transformers model, or 'hashing' for a quick smoke run",
     )
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--no-answers",
+        action="store_true",
+        help="skip the answer-level evaluation even with an LLM configured",
+    )
+    parser.add_argument(
+        "--answer-budget",
+        type=int,
+        default=2000,
+        help="token budget of the context the answers are given",
+    )
     args = parser.parse_args(argv)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = set(systems) - {"hybrid", "dense", "bm25", "rrf", "last_n", "mem0"}
@@ -649,7 +728,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         embedder = SentenceTransformerEmbedder(args.embedder)
     conversations = load(args.data, args.limit_conversations)
     started = time.perf_counter()
-    result = run(conversations, systems, embedder, progress=not args.no_progress)
+    from benchmarks.answers import AnswerJudge, endpoint_from_env
+
+    endpoint = endpoint_from_env()
+    judge = AnswerJudge(endpoint) if endpoint is not None and not args.no_answers else None
+    result = run(
+        conversations,
+        systems,
+        embedder,
+        progress=not args.no_progress,
+        judge=judge,
+        answer_budget=args.answer_budget,
+    )
+    if judge is None:
+        result["answers_skipped"] = (
+            "skipped: --no-answers given"
+            if args.no_answers
+            else "skipped: no LLM endpoint configured (set OPENAI_BASE_URL / OPENAI_API_KEY / "
+            "OPENAI_MODEL, or HYBRID_MEMORY_LLM_*, to answer and grade with an LLM judge)"
+        )
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["unavailable"] = unavailable
     args.out.mkdir(parents=True, exist_ok=True)

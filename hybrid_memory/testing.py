@@ -53,3 +53,76 @@ class HashingEmbedder:
             else:
                 out[row, 0] = 1.0
         return out
+
+
+class ScriptedOpenAIServer:
+    """A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions protocol.
+
+    ``reply`` maps the request body (a dict) to the assistant's text, so tests decide what the
+    "model" says; every request is kept in ``requests``. Use it as a context manager; the
+    ``base_url`` goes to ``openai.OpenAI(base_url=..., api_key="test")``.
+
+    Example:
+        >>> with ScriptedOpenAIServer(lambda body: "hello") as server:
+        ...     client = openai.OpenAI(base_url=server.base_url, api_key="test")
+    """
+
+    def __init__(self, reply):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.reply = reply
+        self.requests: list[dict] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):  # noqa: N802 - the stdlib's name
+                import json
+
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                server.requests.append(body)
+                if not self.path.endswith("/chat/completions"):
+                    self.send_error(404)
+                    return
+                text = server.reply(body)
+                payload = json.dumps(
+                    {
+                        "id": f"chatcmpl-{len(server.requests)}",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body.get("model", "scripted"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": text},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> ScriptedOpenAIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
