@@ -264,7 +264,8 @@ class HybridMemory:
             for cand in candidates:
                 # Sources must name messages of this add; the event time defaults to when the
                 # first source was said (never "now" when the caller gave a timestamp).
-                cand.sources = [s for s in cand.sources if s in said_at]
+                # A candidate naming no valid source is attributed to the whole add.
+                cand.sources = [s for s in cand.sources if s in said_at] or list(said_at)
                 if cand.event_time is None and cand.sources:
                     cand.event_time = said_at[cand.sources[0]]
             # Exact duplicates of stored memories are settled by their hash alone, so only the
@@ -276,23 +277,7 @@ class HybridMemory:
                     c.text for c in candidates if c.retraction or self._hash(c) not in stored
                 )
             )
-            embedded = dict(zip(texts, self.embedder.embed_batch(texts), strict=True))
-            # The stored neighbours of every candidate, in one vector-store round trip.
-            neighbours = (
-                dict(
-                    zip(
-                        texts,
-                        self.vector_store.query_many(
-                            np.asarray([embedded[t] for t in texts]),
-                            where=self._where(owner),
-                            limit=self.config.consolidation.neighbours * 2,
-                        ),
-                        strict=True,
-                    )
-                )
-                if texts
-                else {}
-            )
+            embedded, neighbours = self._embed_and_prefetch(texts, owner)
             now = utcnow()
             ops: list[VectorOp] = []
             with self.history_store.transaction():
@@ -323,6 +308,22 @@ class HybridMemory:
                     self.history_store.enqueue(merged)
             self.repair()
             return result
+
+    def _embed_and_prefetch(
+        self, texts: list[str], owner: Scope
+    ) -> tuple[dict[str, np.ndarray], dict[str, list[tuple[str, float]]]]:
+        """Vectors of ``texts`` and their stored neighbours, in one embedding batch and one
+        vector-store round trip."""
+        if not texts:
+            return {}, {}
+        vectors = self.embedder.embed_batch(texts)
+        hits = self.vector_store.query_many(
+            vectors, where=self._where(owner), limit=self.config.consolidation.neighbours * 2
+        )
+        return (
+            dict(zip(texts, vectors, strict=True)),
+            dict(zip(texts, hits, strict=True)),
+        )
 
     @staticmethod
     def _verbatim(message: Message) -> ExtractedFact:
