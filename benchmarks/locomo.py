@@ -676,7 +676,9 @@ def plots(result: dict[str, Any], out: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.locomo", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--data", type=Path, required=True, help="a LoCoMo-format JSON file")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/locomo"))
     parser.add_argument("--limit-conversations", type=int)

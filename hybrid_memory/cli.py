@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     _scope_args(p)
     p.add_argument("--out", type=Path, help="output file (default: stdout)")
 
+    p = sub.add_parser(
+        "bench",
+        help="run the LoCoMo recall benchmark (see python -m benchmarks.locomo -h)",
+        add_help=False,
+    )
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+
     p = sub.add_parser("import", help="import JSON Lines written by export")
     p.add_argument("file", type=Path, help="input file ('-' = stdin)")
     return parser
@@ -147,6 +154,12 @@ def _memory_table(title: str, rows: list[dict[str, Any]], score: bool = False):
 
 
 def run(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        # Everything after "bench" belongs to the benchmark's own parser (--help included).
+        from benchmarks.locomo import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     from rich.table import Table
 

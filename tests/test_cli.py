@@ -105,3 +105,23 @@ def test_cli_with_the_real_model(tmp_path):
     )
     assert found.returncode == 0, found.stderr
     assert "Miso" in json.loads(found.stdout)[0]["memory"]
+
+
+def test_cli_bench_runs_the_locomo_benchmark(tmp_path):
+    fixture = os.path.join(ROOT, "tests", "fixtures", "locomo_mini.json")
+    out = tmp_path / "bench"
+    done = cli(
+        tmp_path / "d",
+        "bench",
+        "--data",
+        fixture,
+        "--out",
+        str(out),
+        "--embedder",
+        "hashing",
+        "--systems",
+        "hybrid,bm25",
+        "--no-progress",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "results.json").read_text())["questions"] == 8
