@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -39,7 +40,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hybrid_memory.errors import ConfigError, MessageFormatError, TokenBudgetError
 from hybrid_memory.registry import get_model_info
-from hybrid_memory.tokens import TokenCounter
+from hybrid_memory.tokens import REPLY_PRIMING, TokenCounter
 
 STRATEGIES = (
     "truncate",
@@ -270,6 +271,7 @@ class ContextWindow:
         self.tool_rules = DEFAULT_TOOL_RULES | (tool_rules or {})
         self.delete_ids = set(delete_ids or ())
         self.delete_if = delete_if
+        self._local = threading.local()
 
     @property
     def summarizer(self) -> Any:
@@ -302,6 +304,13 @@ class ContextWindow:
             TokenBudgetError: When the protected part cannot fit the limit.
         """
         validate_messages(messages)
+        self._local.memo = {}
+        try:
+            return self._fit(messages, tools, force)
+        finally:
+            self._local.memo = None
+
+    def _fit(self, messages, tools, force) -> WindowResult:
         v = self.values
         units = self._units(copy.deepcopy(list(messages)))
         before = self._count_units(units, tools)
@@ -366,7 +375,22 @@ class ContextWindow:
         return unit[0]["role"] in PROTECTED_ROLES
 
     def _count_units(self, units, tools) -> int:
-        return self.count(self._flat(units), tools)
+        # memoized per message within one fit: strategies recount the request many times
+        memo = getattr(self._local, "memo", None)
+        if memo is None:
+            return self.count(self._flat(units), tools)
+        total = 0
+        for u in units:
+            for m in u:
+                entry = memo.get(id(m))
+                if entry is None or entry[0] is not m or entry[1] is not m.get("content"):
+                    # keeping m and its content referenced keeps their ids unique meanwhile
+                    entry = (m, m.get("content"), self.counter.count_message(m))
+                    memo[id(m)] = entry
+                total += entry[2]
+        if total == 0 and not tools:
+            return 0
+        return total + self.counter.count_tools(tools) + REPLY_PRIMING
 
     def _check_protected(self, units, tools) -> None:
         kept = [u for u in units if self._protected(u)]
