@@ -324,6 +324,36 @@ class FusionTurns(System):
         return [([self.turns[i].id], _turn_text(self.turns[i])) for i in order]
 
 
+def make_mem0(data_dir: Path, model_path: str, dimension: int, collection: str) -> Any:
+    """A Mem0 ``Memory`` on a local Qdrant with the given sentence-transformers model files,
+    telemetry off and no LLM call ever made (it is only used with ``infer=False``)."""
+    import os
+
+    os.environ.setdefault("MEM0_TELEMETRY", "False")
+    from mem0 import Memory
+
+    return Memory.from_config(
+        {
+            "vector_store": {
+                "provider": "qdrant",
+                "config": {
+                    "collection_name": collection,
+                    "path": str(data_dir / "qdrant"),
+                    "embedding_model_dims": dimension,
+                    "on_disk": True,
+                },
+            },
+            "embedder": {
+                "provider": "huggingface",
+                "config": {"model": model_path, "embedding_dims": dimension},
+            },
+            "history_db_path": str(data_dir / "history.db"),
+            # Mem0 builds an LLM client eagerly, even with infer=False; it is never called.
+            "llm": {"provider": "openai", "config": {"api_key": "unused-offline"}},
+        }
+    )
+
+
 class Mem0Turns(System):
     """Mem0 (``mem0ai``) with the same embedder files, a local Qdrant and ``infer=False``: every
     turn stored verbatim, as Mem0 does without an LLM. Its BM25 needs fastembed and its entity
@@ -333,30 +363,7 @@ class Mem0Turns(System):
     contexts = False
 
     def __init__(self, data_dir: Path, model_path: str, dimension: int):
-        import os
-
-        os.environ.setdefault("MEM0_TELEMETRY", "False")
-        os.environ.setdefault("OPENAI_API_KEY", "unused-offline")  # Mem0 builds a client eagerly
-        from mem0 import Memory
-
-        self.memory = Memory.from_config(
-            {
-                "vector_store": {
-                    "provider": "qdrant",
-                    "config": {
-                        "collection_name": "locomo",
-                        "path": str(data_dir / "qdrant"),
-                        "embedding_model_dims": dimension,
-                        "on_disk": True,
-                    },
-                },
-                "embedder": {
-                    "provider": "huggingface",
-                    "config": {"model": model_path, "embedding_dims": dimension},
-                },
-                "history_db_path": str(data_dir / "history.db"),
-            }
-        )
+        self.memory = make_mem0(data_dir, model_path, dimension, "locomo")
         self.add_seconds: list[float] = []
 
     def ingest(self, conversation: Conversation) -> None:

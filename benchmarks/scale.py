@@ -198,38 +198,12 @@ def hybrid_users(embedder: Any, user_counts: list[int], per_user: int, queries: 
 
 
 def mem0_sizes(embedder: Any, sizes: list[int], queries: int) -> list[dict]:
-    import os
-
-    os.environ.setdefault("MEM0_TELEMETRY", "False")
-    os.environ.setdefault("OPENAI_API_KEY", "unused-offline")
-    from mem0 import Memory
-
-    from benchmarks.locomo import _model_path
+    from benchmarks.locomo import _model_path, make_mem0
 
     results = []
     texts = sentences(max(sizes) + 200, seed=1)
     with tempfile.TemporaryDirectory(prefix="scale-mem0-") as tmp:
-        memory = Memory.from_config(
-            {
-                "vector_store": {
-                    "provider": "qdrant",
-                    "config": {
-                        "collection_name": "scale",
-                        "path": f"{tmp}/q",
-                        "embedding_model_dims": embedder.dimension,
-                        "on_disk": True,
-                    },
-                },
-                "embedder": {
-                    "provider": "huggingface",
-                    "config": {
-                        "model": _model_path(embedder),
-                        "embedding_dims": embedder.dimension,
-                    },
-                },
-                "history_db_path": f"{tmp}/h.db",
-            }
-        )
+        memory = make_mem0(Path(tmp), _model_path(embedder), embedder.dimension, "scale")
         filled = 0
         for size in sizes:
             start = time.perf_counter()

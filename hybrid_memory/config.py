@@ -108,7 +108,9 @@ class MemoryConfig(BaseSettings):
             bundled all-MiniLM-L6-v2.
         embedding_model: the sentence-transformers model used when ``embedder`` is None.
         extractor / summarizer / consolidator: instances implementing the protocols in
-            :mod:`extractors.base`; ``None`` selects the offline defaults.
+            :mod:`extractors.base`; ``None`` selects the model-backed ones when an LLM is
+            configured, the offline ones otherwise.
+        llm: an :class:`~hybrid_memory.llm.LLMConfig` (or set the ``OPENAI_*`` variables).
     """
 
     model_config = SettingsConfigDict(
@@ -124,6 +126,12 @@ class MemoryConfig(BaseSettings):
     extractor: Any = Field(default=None, exclude=True)
     summarizer: Any = Field(default=None, exclude=True)
     consolidator: Any = Field(default=None, exclude=True)
+    llm: Any = Field(default=None, exclude=True)
+    """An :class:`~hybrid_memory.llm.LLMConfig`: extraction, consolidation and summaries then
+    go through that model, with the offline pipeline as the fallback."""
+    llm_from_env: bool = True
+    """Without ``llm``, use the endpoint named by ``HYBRID_MEMORY_LLM_*`` / ``OPENAI_*``
+    variables when there is one."""
     buffer: BufferConfig = Field(default_factory=BufferConfig)
     summary: SummaryConfig = Field(default_factory=SummaryConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)

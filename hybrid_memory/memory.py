@@ -22,21 +22,26 @@ from typing import Any
 import numpy as np
 
 from extractors.base import ConsolidationDecision, Consolidator, Extractor, Summarizer
+from extractors.consolidation import OfflineConsolidator
+from extractors.llm import LLMConsolidator, LLMExtractor, LLMSummarizer
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.context import build_context
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.errors import (
     ConfigError,
+    ExtractionError,
     InputTooLargeError,
     MemoryNotFoundError,
     TokenBudgetError,
     UserInputError,
 )
 from hybrid_memory.filters import compile_filter
+from hybrid_memory.llm import LLMClient, LLMConfig
 from hybrid_memory.messages import normalize_messages, to_chat
 from hybrid_memory.models import (
     AddEvent,
     AddResult,
+    AuditEntry,
     EventType,
     ExtractedFact,
     HistoryEntry,
@@ -53,6 +58,7 @@ from hybrid_memory.models import (
 )
 from hybrid_memory.ranking import Candidate, fuse
 from hybrid_memory.tokens import TokenCounter
+from hybrid_memory.usage import UsageTracker
 from stores.chroma import ChromaVectorStore
 from stores.sqlite import SQLiteHistoryStore, VectorOp
 
@@ -124,10 +130,32 @@ class HybridMemory:
             config = config.model_copy(update=overrides)
         self.config = config
         self._lock = threading.RLock()
+        self.usage = UsageTracker()
         self.embedder: Embedder = config.embedder or self._default_embedder()
-        self.extractor: Extractor = config.extractor or self._default_extractor()
-        self.summarizer: Summarizer = config.summarizer or self._default_summarizer()
-        self.consolidator: Consolidator = config.consolidator or self._default_consolidator()
+        # The offline pipeline is always there: it is the default, and the fallback of a
+        # model-backed pipeline when the model fails.
+        from extractors.offline import OfflineExtractor
+        from extractors.summary import OfflineSummarizer
+
+        c = config.consolidation
+        self.offline_extractor: Extractor = OfflineExtractor()
+        self.offline_summarizer: Summarizer = OfflineSummarizer()
+        self.offline_consolidator: Consolidator = OfflineConsolidator(
+            c.duplicate_similarity, c.forget_similarity
+        )
+        llm_config = config.llm or (LLMConfig.from_env() if config.llm_from_env else None)
+        self.llm: LLMClient | None = (
+            LLMClient(llm_config, on_usage=self.usage.record) if llm_config else None
+        )
+        self.extractor: Extractor = config.extractor or (
+            LLMExtractor(self.llm) if self.llm else self.offline_extractor
+        )
+        self.summarizer: Summarizer = config.summarizer or (
+            LLMSummarizer(self.llm) if self.llm else self.offline_summarizer
+        )
+        self.consolidator: Consolidator = config.consolidator or (
+            LLMConsolidator(self.llm) if self.llm else self.offline_consolidator
+        )
         self._counter = TokenCounter.for_model(config.summary.token_model)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.history_store = SQLiteHistoryStore(
@@ -138,7 +166,7 @@ class HybridMemory:
         )
         self.history_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
         self.vector_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
-        self.repair()
+        self._recover()
 
     # -- defaults -------------------------------------------------------------------------------
 
@@ -156,35 +184,24 @@ class HybridMemory:
 
         return SentenceTransformerEmbedder(model)
 
-    @staticmethod
-    def _default_extractor() -> Extractor:
-        from extractors.offline import OfflineExtractor
-
-        return OfflineExtractor()
-
-    @staticmethod
-    def _default_summarizer() -> Summarizer:
-        from extractors.summary import OfflineSummarizer
-
-        return OfflineSummarizer()
-
-    def _default_consolidator(self) -> Consolidator:
-        from extractors.consolidation import OfflineConsolidator
-
-        c = self.config.consolidation
-        return OfflineConsolidator(c.duplicate_similarity, c.forget_similarity)
-
     # -- lifecycle ------------------------------------------------------------------------------
 
     def repair(self) -> int:
         """Apply vector operations committed but not yet applied (after a crash); returns how
-        many were replayed. Runs automatically on open."""
+        many were replayed. Runs automatically on open and after every write."""
         with self._lock:
             pending = self.history_store.pending()
             for seq, op in pending:
                 self._apply(op)
                 self.history_store.done([seq])
             return len(pending)
+
+    def _recover(self) -> None:
+        """On open: replay the vector outbox, then extract messages a crash left unprocessed
+        (with the offline pipeline only; a model-backed one waits for :meth:`reprocess`)."""
+        self.repair()
+        if self.extractor is self.offline_extractor:
+            self.reprocess()
 
     def _apply(self, op: VectorOp) -> None:
         if op.op == "upsert":
@@ -250,64 +267,134 @@ class HybridMemory:
             raise UserInputError(f"infer must be True or False, got {infer!r}")
 
         with self._lock:
-            known = self.history_store.message_ids_exist(scope, [m.id for m in msgs if m.id])
+            known = self.history_store.message_ids_exist(scope, [m.id for m in msgs])
             new = [m for m in msgs if m.id not in known]
-            result = AddResult(message_ids=[m.id for m in msgs if m.id])
             if not new:
-                return result
+                return AddResult(message_ids=[m.id for m in msgs])
             context = self.history_store.recent_turns(scope, 12)
-            if infer:
-                candidates = self.extractor.extract(new, context=context)
-            else:
-                candidates = [self._verbatim(m) for m in new if m.content.strip()]
-            said_at = {m.id: m.timestamp for m in new}
-            for cand in candidates:
-                # Sources must name messages of this add; the event time defaults to when the
-                # first source was said (never "now" when the caller gave a timestamp).
-                # A candidate naming no valid source is attributed to the whole add.
-                cand.sources = [s for s in cand.sources if s in said_at] or list(said_at)
-                if cand.event_time is None and cand.sources:
-                    cand.event_time = said_at[cand.sources[0]]
-            # Exact duplicates of stored memories are settled by their hash alone, so only the
-            # other candidates are embedded (each distinct text once).
-            owner = scope.owner
-            stored = self.history_store.active_hashes(owner, [self._hash(c) for c in candidates])
-            texts = list(
-                dict.fromkeys(
-                    c.text for c in candidates if c.retraction or self._hash(c) not in stored
-                )
-            )
-            embedded, neighbours = self._embed_and_prefetch(texts, owner)
+            # Phase 1: the raw messages are durable before any extraction (or model call), so
+            # a failure or crash from here on loses nothing: reprocess() picks them up.
             now = utcnow()
-            ops: list[VectorOp] = []
             with self.history_store.transaction():
                 for m in new:
                     self.history_store.insert_turn(
                         scope, m, self._counter.count_message(to_chat(m)), now
                     )
-                planned: list[tuple[MemoryItem, np.ndarray]] = []
-                for cand in candidates:
-                    event = self._consolidate(
-                        scope,
-                        cand,
-                        embedded.get(cand.text),
-                        neighbours.get(cand.text),
-                        meta,
-                        expiry,
-                        now,
-                        planned,
-                        ops,
-                        actor,
-                        verbatim=not infer,
-                    )
-                    if event is not None:
-                        result.results.append(event)
-                self._fold_buffer(scope, now)
-                merged = _merge_upserts(ops)
-                if merged is not None:
-                    self.history_store.enqueue(merged)
-            self.repair()
-            return result
+        # Extraction runs outside the lock, so slow model calls of one add do not block others.
+        candidates = self._extract(scope, new, context, infer)
+        with self._lock:
+            result = self._apply_candidates(scope, new, candidates, meta, expiry, actor, infer)
+        result.message_ids = [m.id for m in msgs]
+        return result
+
+    def _extract(
+        self, scope: Scope, new: list[Message], context: list[Message], infer: bool
+    ) -> list[ExtractedFact]:
+        if not infer:
+            return [self._verbatim(m) for m in new if m.content.strip()]
+        try:
+            return self.extractor.extract(new, context=context)
+        except ExtractionError as exc:
+            if self.extractor is self.offline_extractor:
+                raise
+            self._audit(scope, "extraction", [m.id for m in new], exc)
+            return self.offline_extractor.extract(new, context=context)
+
+    def _audit(self, scope: Scope, stage: str, message_ids: list[str], exc: Exception) -> None:
+        """Record a model failure, with the raw reply when there was one."""
+        self.history_store.add_audit(
+            uuid.uuid4().hex,
+            scope=scope,
+            stage=stage,
+            message_ids=message_ids,
+            error=f"{type(exc).__name__}: {exc}",
+            raw=getattr(exc, "raw", None),
+            at=utcnow(),
+        )
+
+    def _apply_candidates(
+        self,
+        scope: Scope,
+        new: list[Message],
+        candidates: list[ExtractedFact],
+        meta: dict[str, Any],
+        expiry: datetime | None,
+        actor: str | None,
+        infer: bool,
+    ) -> AddResult:
+        """Phase 2: consolidate the candidates, fold the buffer and mark the messages
+        extracted, all in one transaction (with the vector outbox)."""
+        result = AddResult()
+        said_at = {m.id: m.timestamp for m in new}
+        for cand in candidates:
+            # Sources must name messages of this add (a candidate naming none is attributed
+            # to the whole add); the event time defaults to when the first source was said.
+            cand.sources = [s for s in cand.sources if s in said_at] or list(said_at)
+            if cand.event_time is None:
+                cand.event_time = said_at[cand.sources[0]]
+        # Exact duplicates of stored memories are settled by their hash alone, so only the
+        # other candidates are embedded (each distinct text once).
+        owner = scope.owner
+        stored = self.history_store.active_hashes(owner, [self._hash(c) for c in candidates])
+        texts = list(
+            dict.fromkeys(c.text for c in candidates if c.retraction or self._hash(c) not in stored)
+        )
+        embedded, neighbours = self._embed_and_prefetch(texts, owner)
+        now = utcnow()
+        ops: list[VectorOp] = []
+        with self.history_store.transaction():
+            planned: list[tuple[MemoryItem, np.ndarray]] = []
+            for cand in candidates:
+                event = self._consolidate(
+                    scope,
+                    cand,
+                    embedded.get(cand.text),
+                    neighbours.get(cand.text),
+                    meta,
+                    expiry,
+                    now,
+                    planned,
+                    ops,
+                    actor,
+                    verbatim=not infer,
+                )
+                if event is not None:
+                    result.results.append(event)
+            self._fold_buffer(scope, now)
+            merged = _merge_upserts(ops)
+            if merged is not None:
+                self.history_store.enqueue(merged)
+            self.history_store.mark_extracted(scope, [m.id for m in new])
+        self.repair()
+        return result
+
+    def reprocess(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> AddResult:
+        """Extract the stored messages that were never processed (a crash or a failure after
+        they were saved), in order; idempotent: processed messages are never extracted twice.
+        Without ids, every scope is processed."""
+        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        total = AddResult()
+        with self._lock:
+            batches = self.history_store.unextracted(None if scope.is_empty else scope)
+        for batch_scope, messages in batches:
+            with self._lock:
+                seqs_before = self.history_store.recent_turns(batch_scope, 12 + len(messages))
+                ids = {m.id for m in messages}
+                context = [m for m in seqs_before if m.id not in ids][-12:]
+            candidates = self._extract(batch_scope, messages, context, True)
+            with self._lock:
+                done = self._apply_candidates(
+                    batch_scope, messages, candidates, {}, None, None, True
+                )
+            total.results.extend(done.results)
+            total.message_ids.extend(m.id for m in messages)
+        return total
 
     def _embed_and_prefetch(
         self, texts: list[str], owner: Scope
@@ -430,7 +517,13 @@ class HybridMemory:
                 else ConsolidationDecision(event=EventType.ADD)
             )
         else:
-            decision = self.consolidator.decide(cand, existing, scores)
+            try:
+                decision = self.consolidator.decide(cand, existing, scores)
+            except ExtractionError as exc:
+                if self.consolidator is self.offline_consolidator:
+                    raise
+                self._audit(scope, "consolidation", cand.sources, exc)
+                decision = self.offline_consolidator.decide(cand, existing, scores)
         decision = self._validate(decision, existing)
         who = actor or cand.speaker or self.config.actor
         event_time = cand.event_time
@@ -601,12 +694,17 @@ class HybridMemory:
         if not leaving:
             return
         previous, _, folded = self.history_store.summary(scope)
-        text = self.summarizer.summarize(
-            previous,
-            [m for _, m in leaving],
-            max_tokens=self.config.summary.max_tokens,
-            count_tokens=self._counter.count_text,
-        )
+        turns = [m for _, m in leaving]
+        bound, count = self.config.summary.max_tokens, self._counter.count_text
+        try:
+            text = self.summarizer.summarize(previous, turns, max_tokens=bound, count_tokens=count)
+        except ExtractionError as exc:
+            if self.summarizer is self.offline_summarizer:
+                raise
+            self._audit(scope, "summary", [m.id for m in turns], exc)
+            text = self.offline_summarizer.summarize(
+                previous, turns, max_tokens=bound, count_tokens=count
+            )
         tokens = self._counter.count_text(text)
         if tokens > self.config.summary.max_tokens:  # a summarizer broke its contract
             text = self._counter.truncate_text(text, self.config.summary.max_tokens)
@@ -1035,6 +1133,17 @@ class HybridMemory:
             self.vector_store.reset()
             self.history_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
             self.vector_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
+
+    def audit_log(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> list[AuditEntry]:
+        """Model failures recovered from, oldest first (all scopes when no id is given)."""
+        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        return [AuditEntry.model_validate(r) for r in self.history_store.audit(scope)]
 
     # -- export / import ------------------------------------------------------------------------
 

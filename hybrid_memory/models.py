@@ -288,6 +288,22 @@ class HistoryEntry(BaseModel):
     reason: str | None = None
 
 
+class AuditEntry(BaseModel):
+    """A model failure the pipeline recovered from (by falling back to the offline pipeline),
+    with the raw reply when there was one."""
+
+    id: str
+    at: datetime
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    stage: str
+    """``extraction``, ``consolidation`` or ``summary``."""
+    message_ids: list[str] = Field(default_factory=list)
+    error: str
+    raw: str | None = None
+
+
 class DroppedItem(BaseModel):
     """Something ``get_context`` left out for lack of room."""
 

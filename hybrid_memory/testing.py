@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -55,40 +56,112 @@ class HashingEmbedder:
         return out
 
 
-class ScriptedOpenAIServer:
-    """A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions protocol.
+@dataclass
+class Reply:
+    """A scripted reply: the assistant ``content``, or an HTTP ``status`` with ``headers``,
+    after ``delay`` seconds; ``drop`` closes the connection without answering."""
 
-    ``reply`` maps the request body (a dict) to the assistant's text, so tests decide what the
-    "model" says; every request is kept in ``requests``. Use it as a context manager; the
-    ``base_url`` goes to ``openai.OpenAI(base_url=..., api_key="test")``.
+    content: str = ""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+    prompt_tokens: int = 10
+    completion_tokens: int = 5
+
+
+class ScriptedOpenAIServer:
+    """A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions and embeddings
+    protocol with scripted replies.
+
+    ``reply`` maps the request body (a dict) to the assistant's text or a :class:`Reply`
+    (status codes, Retry-After headers, delays, dropped connections); a list of replies is
+    served in order. Every request is kept in ``requests``. Embeddings come from a
+    :class:`HashingEmbedder`. Use it as a context manager and pass ``base_url`` to
+    ``openai.OpenAI(base_url=..., api_key="test")``.
 
     Example:
         >>> with ScriptedOpenAIServer(lambda body: "hello") as server:
         ...     client = openai.OpenAI(base_url=server.base_url, api_key="test")
     """
 
-    def __init__(self, reply):
+    def __init__(self, reply, embedding_dimension: int = 64):
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+        if isinstance(reply, list):
+            queue = list(reply)
+
+            def reply(body, queue=queue):
+                return queue.pop(0) if len(queue) > 1 else queue[0]
+
         self.reply = reply
         self.requests: list[dict] = []
+        self.embedder = HashingEmbedder(embedding_dimension)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *args):  # keep test output clean
                 pass
 
+            def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
             def do_POST(self):  # noqa: N802 - the stdlib's name
                 import json
+                import time
 
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append(body)
-                if not self.path.endswith("/chat/completions"):
-                    self.send_error(404)
+                if self.path.endswith("/embeddings"):
+                    inputs = body.get("input")
+                    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+                    vectors = server.embedder.embed_batch(inputs)
+                    data = [
+                        {"object": "embedding", "index": i, "embedding": v.tolist()}
+                        for i, v in enumerate(vectors)
+                    ]
+                    payload = json.dumps(
+                        {
+                            "object": "list",
+                            "data": data,
+                            "model": body.get("model"),
+                            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                        }
+                    )
+                    self._send(200, payload.encode(), {})
                     return
-                text = server.reply(body)
+                if not self.path.endswith("/chat/completions"):
+                    self._send(404, b'{"error": {"message": "not found"}}', {})
+                    return
+                scripted = server.reply(body)
+                if isinstance(scripted, str):
+                    scripted = Reply(content=scripted)
+                if scripted.delay:
+                    time.sleep(scripted.delay)
+                if scripted.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if scripted.status != 200:
+                    error = {
+                        "error": {
+                            "message": scripted.content or "scripted failure",
+                            "type": "scripted",
+                            "code": scripted.status,
+                        }
+                    }
+                    self._send(scripted.status, json.dumps(error).encode(), scripted.headers)
+                    return
                 payload = json.dumps(
                     {
                         "id": f"chatcmpl-{len(server.requests)}",
@@ -99,19 +172,20 @@ class ScriptedOpenAIServer:
                             {
                                 "index": 0,
                                 "finish_reason": "stop",
-                                "message": {"role": "assistant", "content": text},
+                                "message": {"role": "assistant", "content": scripted.content},
                             }
                         ],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                        "usage": {
+                            "prompt_tokens": scripted.prompt_tokens,
+                            "completion_tokens": scripted.completion_tokens,
+                            "total_tokens": scripted.prompt_tokens + scripted.completion_tokens,
+                        },
                     }
                 ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self._send(200, payload, scripted.headers)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property

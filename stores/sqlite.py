@@ -101,9 +101,20 @@ _MIGRATIONS: dict[int, str] = {
         timestamp TEXT, created_at TEXT NOT NULL,
         tokens INTEGER NOT NULL,
         in_buffer INTEGER NOT NULL DEFAULT 1,
+        extracted INTEGER NOT NULL DEFAULT 0,
         raw TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS turns_scope ON turns(scope_key, in_buffer, seq);
+    CREATE INDEX IF NOT EXISTS turns_pending ON turns(extracted, seq);
+    CREATE TABLE IF NOT EXISTS audit (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        user_id TEXT, agent_id TEXT, run_id TEXT,
+        stage TEXT NOT NULL,
+        message_ids TEXT NOT NULL,
+        error TEXT NOT NULL,
+        raw TEXT
+    );
     CREATE TABLE IF NOT EXISTS summaries (
         scope_key TEXT PRIMARY KEY,
         user_id TEXT, agent_id TEXT, run_id TEXT,
@@ -666,6 +677,70 @@ class SQLiteHistoryStore:
         )
         return [dict(r) for r in rows]
 
+    def mark_extracted(self, scope: Scope, message_ids: Sequence[str]) -> None:
+        if not message_ids:
+            return
+        with self.transaction() as conn:
+            marks = ",".join("?" * len(message_ids))
+            conn.execute(
+                f"UPDATE turns SET extracted = 1 WHERE scope_key = ? AND message_id IN ({marks})",
+                [scope.key, *message_ids],
+            )
+
+    def unextracted(self, scope: Scope | None) -> list[tuple[Scope, list[Message]]]:
+        """Stored turns never extracted, grouped by exact scope, oldest first."""
+        sql = "SELECT scope_key, user_id, agent_id, run_id, raw FROM turns t WHERE extracted = 0"
+        params: list[Any] = []
+        if scope is not None:
+            cond, params = scope_condition(scope, alias="t")
+            sql += f" AND {cond}"
+        groups: dict[str, tuple[Scope, list[Message]]] = {}
+        for r in self._query(sql + " ORDER BY seq", params):
+            key = r["scope_key"]
+            if key not in groups:
+                groups[key] = (
+                    Scope(user_id=r["user_id"], agent_id=r["agent_id"], run_id=r["run_id"]),
+                    [],
+                )
+            groups[key][1].append(Message.model_validate_json(r["raw"]))
+        return list(groups.values())
+
+    def add_audit(
+        self,
+        entry_id: str,
+        *,
+        scope: Scope,
+        stage: str,
+        message_ids: Sequence[str],
+        error: str,
+        raw: str | None,
+        at: datetime,
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit (id, at, user_id, agent_id, run_id, stage, message_ids, "
+                "error, raw) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    entry_id,
+                    _ts(at),
+                    scope.user_id,
+                    scope.agent_id,
+                    scope.run_id,
+                    stage,
+                    json.dumps(list(message_ids)),
+                    error,
+                    raw,
+                ),
+            )
+
+    def audit(self, scope: Scope | None) -> list[dict[str, Any]]:
+        sql, params = "SELECT * FROM audit a", []
+        if scope is not None and not scope.is_empty:
+            cond, params = scope_condition(scope, alias="a")
+            sql += f" WHERE {cond}"
+        rows = self._query(sql + " ORDER BY at, id", params)
+        return [{**dict(r), "message_ids": json.loads(r["message_ids"])} for r in rows]
+
     def evict(self, seqs: Sequence[int]) -> None:
         if not seqs:
             return
@@ -719,7 +794,15 @@ class SQLiteHistoryStore:
 
     def reset(self) -> None:
         with self.transaction() as conn:
-            for table in ("memories", "memory_entities", "history", "turns", "summaries", "outbox"):
+            for table in (
+                "memories",
+                "memory_entities",
+                "history",
+                "turns",
+                "summaries",
+                "outbox",
+                "audit",
+            ):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM meta WHERE key IN ('embedder', 'dimension')")
 

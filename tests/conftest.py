@@ -10,6 +10,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("MEM0_TELEMETRY", "False")
+# Tests choose their LLM endpoint explicitly (a scripted local server); an endpoint configured
+# in the shell must not switch the memory pipeline or the benchmark to a remote model.
+for _name in list(os.environ):
+    if _name.startswith(("OPENAI_", "HYBRID_MEMORY_LLM_")):
+        del os.environ[_name]
 
 
 @pytest.fixture(scope="session", autouse=True)

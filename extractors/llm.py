@@ -1,0 +1,275 @@
+"""Model-backed extractor, consolidator and summarizer (any OpenAI-compatible endpoint).
+
+They take a ``ChatModel`` (``hybrid_memory.llm.LLMClient`` implements it) and validate every
+reply: invented message ids are dropped, memories are referred to by temporary numbers so the
+model cannot invent real ids, and summaries are cut to their token bound. Failures raise
+:class:`~hybrid_memory.errors.ExtractionError`, never an empty result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, Field, field_validator
+
+from extractors.base import ConsolidationDecision
+from extractors.lexicon import is_junk
+from extractors.prompts import Prompts
+from hybrid_memory.models import EventType, ExtractedFact, MemoryItem, MemoryKind, Message
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ChatModel(Protocol):
+    """What the LLM components need from a client."""
+
+    model: str
+
+    def json(
+        self,
+        messages: list[dict[str, Any]],
+        schema: type[M],
+        *,
+        list_field: str | None = None,
+        category: str = "memory",
+    ) -> M: ...
+
+    def text(self, messages: list[dict[str, Any]], *, category: str = "memory") -> str: ...
+
+
+# -- reply schemas ----------------------------------------------------------------------------
+
+
+class EntityOut(BaseModel):
+    name: str
+    type: str = "other"
+
+
+class FactOut(BaseModel):
+    text: str = Field(min_length=1)
+    sources: list[str] = Field(default_factory=list)
+    subject: str | None = None
+    attribute: str | None = None
+    value: str | None = None
+    single_valued: bool = False
+    retraction: bool = False
+    event_date: str | None = None
+    entities: list[EntityOut] = Field(default_factory=list)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _one_source(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _entity_names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class ExtractionReply(BaseModel):
+    facts: list[FactOut] = Field(default_factory=list)
+
+
+class DecisionReply(BaseModel):
+    event: Literal["ADD", "UPDATE", "DELETE", "NONE"]
+    id: str | int | None = None
+    text: str | None = None
+    reason: str | None = None
+
+    @field_validator("event", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+
+def _when(message: Message) -> str:
+    return f"{message.timestamp:%Y-%m-%d %H:%M}" if message.timestamp else "unknown time"
+
+
+def _parse_date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return None
+
+
+class LLMExtractor:
+    """Facts and entities extracted by a model; observations kept verbatim without a call.
+
+    Args:
+        model: a :class:`ChatModel` (e.g. ``hybrid_memory.llm.LLMClient``).
+        prompts: replaceable prompts.
+        on_dropped: called with the number of facts dropped for naming no valid source.
+    """
+
+    def __init__(
+        self,
+        model: ChatModel,
+        prompts: Prompts | None = None,
+        on_dropped: Callable[[int], None] | None = None,
+    ):
+        self.model = model
+        self.prompts = prompts or Prompts()
+        self.on_dropped = on_dropped
+        self.name = f"llm:{model.model}"
+
+    def extract(
+        self, messages: Sequence[Message], *, context: Sequence[Message] = ()
+    ) -> list[ExtractedFact]:
+        speaking = [m for m in messages if m.role in ("user", "assistant") and m.content.strip()]
+        observations = [
+            ExtractedFact(
+                text=(f"On {m.timestamp:%-d %B %Y}, " if m.timestamp else "")
+                + f"{m.name or m.role} said: {m.content.strip()}",
+                kind=MemoryKind.OBSERVATION,
+                subject=m.name,
+                speaker=m.name,
+                sources=[m.id] if m.id else [],
+                event_time=m.timestamp,
+                importance=0.4,
+            )
+            for m in speaking
+            if not is_junk(m.content)
+        ]
+        if not observations:
+            return []
+        render = "\n".join(
+            f"[{m.id}] {_when(m)} {m.name or m.role}: {m.content.strip()}" for m in speaking
+        )
+        earlier = (
+            "\n".join(
+                f"{_when(m)} {m.name or m.role}: {m.content.strip()[:500]}" for m in context[-8:]
+            )
+            or "(none)"
+        )
+        prompt = self.prompts.extraction.format(context=earlier, messages=render)
+        reply = self.model.json(
+            [{"role": "user", "content": prompt}], ExtractionReply, list_field="facts"
+        )
+        ids = {m.id for m in speaking}
+        said = {m.id: m for m in speaking}
+        facts, dropped = [], 0
+        for out in reply.facts:
+            sources = [s for s in dict.fromkeys(out.sources) if s in ids]
+            if not sources:
+                dropped += 1  # a fact must come from a message of this batch
+                continue
+            first = said[sources[0]]
+            facts.append(
+                ExtractedFact(
+                    text=out.text.strip(),
+                    kind=MemoryKind.FACT,
+                    subject=out.subject or first.name,
+                    attribute=out.attribute,
+                    value=out.value,
+                    single_valued=out.single_valued,
+                    retraction=out.retraction,
+                    entities=[e.name for e in out.entities],
+                    entity_types={e.name: e.type for e in out.entities},
+                    sources=sources,
+                    speaker=first.name,
+                    event_time=_parse_date(out.event_date) or first.timestamp,
+                    importance=0.8,
+                )
+            )
+        if dropped and self.on_dropped is not None:
+            self.on_dropped(dropped)
+        return observations + facts
+
+
+class LLMConsolidator:
+    """ADD / UPDATE / DELETE / NONE decided by a model, with temporary ids "0", "1", ..."""
+
+    def __init__(self, model: ChatModel, prompts: Prompts | None = None):
+        self.model = model
+        self.prompts = prompts or Prompts()
+        self.name = f"llm:{model.model}"
+
+    def decide(
+        self,
+        fact: ExtractedFact,
+        existing: Sequence[MemoryItem],
+        existing_scores: Sequence[float],
+    ) -> ConsolidationDecision:
+        if not existing:
+            return ConsolidationDecision(
+                event=EventType.ADD, text=fact.text, reason="no similar memory"
+            )
+        listing = "\n".join(f'"{i}": {item.memory}' for i, item in enumerate(existing))
+        prompt = self.prompts.consolidation.format(fact=fact.text, existing=listing)
+        reply = self.model.json([{"role": "user", "content": prompt}], DecisionReply)
+        event = EventType(reply.event)
+        target: int | None = None
+        if reply.id is not None and str(reply.id).strip().strip('"').isdigit():
+            index = int(str(reply.id).strip().strip('"'))
+            target = index if 0 <= index < len(existing) else None
+        if event in (EventType.UPDATE, EventType.DELETE) and target is None:
+            # The model named a memory that was not shown: never trust an invented id.
+            return ConsolidationDecision(
+                event=EventType.ADD,
+                text=fact.text,
+                reason=f"model answered {event.value} with unknown id {reply.id!r}; added",
+            )
+        text = (reply.text or "").strip() or fact.text
+        return ConsolidationDecision(
+            event=event,
+            target=target,
+            text=text,
+            reason=reply.reason or f"decided by {self.model.model}",
+        )
+
+
+class LLMSummarizer:
+    """Incremental running summary written by a model, cut to its token bound."""
+
+    def __init__(self, model: ChatModel, prompts: Prompts | None = None):
+        self.model = model
+        self.prompts = prompts or Prompts()
+        self.name = f"llm:{model.model}"
+
+    def summarize(
+        self,
+        previous: str,
+        turns: Sequence[Message],
+        *,
+        max_tokens: int,
+        count_tokens: Callable[[str], int],
+    ) -> str:
+        if max_tokens <= 0:
+            return ""
+        rendered = (
+            "\n".join(
+                f"{_when(t)} {t.name or t.role}: {t.content.strip()}"
+                for t in turns
+                if t.content.strip()
+            )
+            or "(none)"
+        )
+        prompt = self.prompts.summary.format(
+            previous=previous or "(empty)", turns=rendered, max_words=max(10, int(max_tokens * 0.7))
+        )
+        text = self.model.text([{"role": "user", "content": prompt}]).strip()
+        if count_tokens(text) <= max_tokens:
+            return text
+        # Over the bound: keep whole sentences from the start, then whole words.
+        sentences = text.replace("\n", " ").split(". ")
+        kept = ""
+        for sentence in sentences:
+            candidate = f"{kept}{sentence.rstrip('.')}. " if sentence else kept
+            if count_tokens(candidate.strip()) > max_tokens:
+                break
+            kept = candidate
+        kept = kept.strip()
+        if not kept:
+            words = text.split()
+            while words and count_tokens(" ".join(words)) > max_tokens:
+                words.pop()
+            kept = " ".join(words)
+        return kept

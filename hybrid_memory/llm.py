@@ -1,0 +1,235 @@
+"""The LLM client of the memory pipeline: any OpenAI-compatible endpoint, robust to failures.
+
+Configure with ``LLMConfig`` (env prefix ``HYBRID_MEMORY_LLM_``) or the standard ``OPENAI_API_KEY``
+/ ``OPENAI_BASE_URL`` / ``OPENAI_MODEL`` variables. Works with OpenAI, Azure OpenAI's
+OpenAI-compatible endpoint, vLLM, Ollama, llama.cpp's server and the like.
+
+Failure handling, all bounded:
+
+- 429 (honouring ``Retry-After``), 5xx, timeouts and dropped connections: retried with
+  exponential backoff and jitter, then :class:`LLMUnavailableError`.
+- Other 4xx: no retry (:class:`LLMUnavailableError`), except a rejected ``response_format``,
+  after which the client falls back from a JSON schema to JSON mode to plain prompting and
+  remembers that for the endpoint.
+- Replies that are not valid JSON of the expected schema: repaired when safe
+  (:mod:`hybrid_memory.jsonparse`), else asked again with the validation error fed back, then
+  :class:`~hybrid_memory.jsonparse.ReplyFormatError` carrying the raw reply.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hybrid_memory.errors import ConfigError, ExtractionError
+from hybrid_memory.jsonparse import ReplyFormatError, parse_reply
+
+M = TypeVar("M", bound=BaseModel)
+UsageHook = Callable[[str, int, int, str], None]
+
+
+class LLMUnavailableError(ExtractionError):
+    """The endpoint failed (after the bounded retries, where retrying made sense)."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class LLMConfig(BaseSettings):
+    """Where and how to call the model. ``HYBRID_MEMORY_LLM_*`` variables, else ``OPENAI_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="HYBRID_MEMORY_LLM_", extra="forbid")
+
+    base_url: str | None = None
+    api_key: str | None = None
+    model: str = "gpt-4o-mini"
+    timeout: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    backoff_base: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=20.0, ge=0)
+    schema_retries: int = Field(default=2, ge=0, le=10)
+    """How many times a reply that fails validation is asked for again, the error fed back."""
+    structured_output: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+    temperature: float = 0.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> LLMConfig | None:
+        """The configured endpoint, or None when neither HYBRID_MEMORY_LLM_* nor OPENAI_*
+        names one."""
+        env = dict(os.environ if env is None else env)
+
+        def get(name: str) -> str | None:
+            return env.get(f"HYBRID_MEMORY_LLM_{name}") or env.get(f"OPENAI_{name}")
+
+        base_url, api_key = get("BASE_URL"), get("API_KEY")
+        if not base_url and not api_key:
+            return None
+        values: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
+        if get("MODEL"):
+            values["model"] = get("MODEL")
+        return cls(**values)
+
+
+class LLMClient:
+    """JSON-returning chat calls with bounded retries (see the module docstring).
+
+    Args:
+        config: endpoint and retry settings.
+        on_usage: called with ``(model, prompt_tokens, completion_tokens, category)`` after
+            every successful call, to record usage and cost.
+    """
+
+    def __init__(self, config: LLMConfig, on_usage: UsageHook | None = None):
+        import openai
+
+        if not config.api_key and not config.base_url:
+            raise ConfigError("LLMConfig needs an api_key (and/or a base_url for local servers)")
+        self.config = config
+        self.on_usage = on_usage
+        self._openai = openai
+        self._client = openai.OpenAI(
+            base_url=config.base_url,
+            api_key=config.api_key or "unused",
+            timeout=config.timeout,
+            max_retries=0,
+        )
+        modes = ["json_schema", "json_object", "none"]
+        if config.structured_output != "auto":
+            modes = modes[modes.index(config.structured_output) :]
+        self._modes = modes
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    @property
+    def model(self) -> str:
+        return self.config.model
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _sleep_for(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(float(retry_after), self.config.backoff_max)
+            except ValueError:
+                pass
+        delay = self.config.backoff_base * (2**attempt)
+        return min(self.config.backoff_max, delay * (0.5 + random.random()))
+
+    def _create(self, messages: list[dict[str, Any]], response_format: dict | None) -> Any:
+        """One chat completion, retried on transient failures."""
+        errors = self._openai
+        last: Exception | None = None
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                kwargs: dict[str, Any] = {
+                    "model": self.model,
+                    "messages": messages,
+                    "temperature": self.config.temperature,
+                }
+                if response_format is not None:
+                    kwargs["response_format"] = response_format
+                reply = self._client.chat.completions.create(**kwargs)
+                with self._lock:
+                    self.calls += 1
+                return reply
+            except errors.RateLimitError as exc:
+                last = exc
+                wait = self._sleep_for(attempt, exc.response.headers.get("retry-after"))
+            except errors.APIStatusError as exc:
+                if exc.status_code < 500:
+                    raise LLMUnavailableError(
+                        f"the endpoint refused the request ({exc.status_code}): {exc.message}",
+                        status=exc.status_code,
+                    ) from exc
+                last = exc
+                wait = self._sleep_for(attempt, exc.response.headers.get("retry-after"))
+            except (errors.APITimeoutError, errors.APIConnectionError) as exc:
+                last = exc
+                wait = self._sleep_for(attempt, None)
+            if attempt < self.config.max_retries:
+                time.sleep(wait)
+        status = getattr(last, "status_code", None)
+        raise LLMUnavailableError(
+            f"the endpoint failed {self.config.max_retries + 1} times; last error: "
+            f"{type(last).__name__}: {last}",
+            status=status,
+        ) from last
+
+    def _record(self, reply: Any, category: str) -> None:
+        usage = getattr(reply, "usage", None)
+        if self.on_usage is not None and usage is not None:
+            self.on_usage(
+                self.model, usage.prompt_tokens or 0, usage.completion_tokens or 0, category
+            )
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def text(self, messages: list[dict[str, Any]], *, category: str = "memory") -> str:
+        """A plain-text reply."""
+        reply = self._create(messages, None)
+        self._record(reply, category)
+        return (reply.choices[0].message.content or "").strip()
+
+    def json(
+        self,
+        messages: list[dict[str, Any]],
+        schema: type[M],
+        *,
+        list_field: str | None = None,
+        category: str = "memory",
+    ) -> M:
+        """A reply validated as ``schema``; see the module docstring for what is tolerated."""
+        conversation = list(messages)
+        last_error: ReplyFormatError | None = None
+        for _ in range(self.config.schema_retries + 1):
+            raw = self._json_call(conversation, schema, category)
+            try:
+                return parse_reply(raw, schema, list_field=list_field)
+            except ReplyFormatError as exc:
+                last_error = exc
+                conversation = [
+                    *conversation,
+                    {"role": "assistant", "content": raw[:4000]},
+                    {
+                        "role": "user",
+                        "content": (
+                            f"That reply was not usable: {exc.reason}. Reply again with only "
+                            f"a JSON object matching this schema: {schema.model_json_schema()}"
+                        ),
+                    },
+                ]
+        assert last_error is not None
+        raise last_error
+
+    def _json_call(self, messages: list[dict[str, Any]], schema: type[M], category: str) -> str:
+        while True:
+            mode = self._modes[0]
+            if mode == "json_schema":
+                response_format = {
+                    "type": "json_schema",
+                    "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+                }
+            elif mode == "json_object":
+                response_format = {"type": "json_object"}
+            else:
+                response_format = None
+            try:
+                reply = self._create(messages, response_format)
+            except LLMUnavailableError as exc:
+                # An endpoint that does not know this response_format says 400/422: step down.
+                if exc.status in (400, 422) and len(self._modes) > 1:
+                    with self._lock:
+                        if self._modes and self._modes[0] == mode:
+                            self._modes = self._modes[1:]
+                    continue
+                raise
+            self._record(reply, category)
+            return reply.choices[0].message.content or ""
