@@ -128,11 +128,17 @@ def script(turns: int, seed: int = 7) -> list[list[dict[str, Any]]]:
     return out
 
 
-def run(config: dict[str, Any], turns: list[list[dict[str, Any]]], model: str) -> dict[str, Any]:
-    """Replay the script under one configuration."""
+def run(
+    config: dict[str, Any],
+    turns: list[list[dict[str, Any]]],
+    model: str,
+    context_window: int | None = None,
+) -> dict[str, Any]:
+    """Replay the script under one configuration (``context_window`` overrides the model's)."""
     counter = TokenCounter.for_model(model)
-    window = ContextWindow(WindowSettings(model=model, **config)) if config else None
-    limit = window.limit if window else None
+    settings = WindowSettings(model=model, context_window=context_window, **config)
+    window = ContextWindow(settings) if config else None
+    usable = (context_window or get_model_info(model).context_window) - 4_096
     history: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}]
     sent: list[int] = []
     replies = compressions = fallbacks = over = 0
@@ -150,9 +156,7 @@ def run(config: dict[str, Any], turns: list[list[dict[str, Any]]], model: str) -
                 compressions += result.report.triggered
                 fallbacks += result.report.fallback
             tokens = counter.count_messages(history, TOOLS)
-            if limit is None:
-                usable = get_model_info(model).context_window - 4_096
-                over += tokens > usable
+            over += tokens > usable
             sent.append(tokens)
             replies += counter.count_message(reply)
             history = history + [reply]
@@ -175,12 +179,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--model", default="gpt-4o-mini")
+    parser.add_argument("--context-window", type=int, help="override the model's window")
     parser.add_argument("--only", nargs="*", help="configuration names to run")
     parser.add_argument("--out", default="benchmarks/results", help="directory or .json path")
     args = parser.parse_args(argv)
     turns = script(args.turns)
     names = args.only or list(CONFIGS)
-    results = {name: run(CONFIGS[name], turns, args.model) for name in names}
+    results = {name: run(CONFIGS[name], turns, args.model, args.context_window) for name in names}
     header = (
         f"{'config':<22}{'calls':>6}{'median':>9}{'max':>9}{'total':>12}{'cost $':>9}"
         f"{'compr.':>8}{'over':>6}"

@@ -299,3 +299,18 @@ def test_registry_lookup_override_and_unknown(monkeypatch):
     monkeypatch.setenv("HYBRID_MEMORY_MODELS", "[1, 2]")
     with pytest.raises(ConfigError, match="JSON object"):
         get_model_info("gpt-4o")
+
+
+def test_context_strategies_benchmark_smoke(tmp_path):
+    from benchmarks.context_strategies import main, script
+
+    assert script(5) == script(5)
+    payload = main(
+        ["--turns", "12", "--context-window", "16000", "--only", "none", "preset:aggressive"]
+        + ["compact_tools", "--out", str(tmp_path / "r.json")]
+    )
+    results = payload["results"]
+    assert results["none"]["compressions"] == 0
+    assert results["preset:aggressive"]["total_tokens"] < results["none"]["total_tokens"]
+    assert results["compact_tools"]["max_tokens"] <= 16_000 - 4_096
+    assert json.loads((tmp_path / "r.json").read_text())["turns"] == 12
