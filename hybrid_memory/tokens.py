@@ -8,8 +8,10 @@ SHA-256 on load) and the real, fast tiktoken runs unchanged.
 Chat formatting overhead follows OpenAI's published rule for current chat models ("How to count
 tokens with tiktoken", OpenAI cookbook): 3 tokens per message, +1 when a ``name`` is present,
 and 3 tokens priming the reply. Tool calls and tool schemas follow the same cookbook's
-function-counting section; those counts are exact for the text and close (not guaranteed
-exact) for the framing, as OpenAI does not publish that framing.
+``num_tokens_for_tools`` (function counting) section, which the cookbook checked against the
+API for gpt-4o/gpt-4o-mini and gpt-4/gpt-3.5-turbo; the exact tool framing is not published by
+OpenAI, so tool counts are close, not guaranteed exact. Per tool call in an assistant message
+we count 3 + the function name + the arguments text (not covered by the cookbook).
 """
 
 from __future__ import annotations
@@ -169,18 +171,36 @@ class TokenCounter:
         return total
 
     def count_tools(self, tools: list[dict[str, Any]] | None) -> int:
-        """Tokens of the tool/function schemas sent with a request."""
+        """Tokens of the tool/function schemas sent with a request.
+
+        Follows the cookbook's ``num_tokens_for_tools``: per function 7 (o200k_base) or 10
+        (cl100k_base) + ``name:description``; 3 for a non-empty property list; per property
+        3 + ``key:type:description``, enums -3 + 3 and the value per item; 12 closing the
+        section. Nested schemas the cookbook does not cover count their JSON text.
+        """
         if not tools:
             return 0
-        total = 12  # framing of the tool section
+        func_init = 7 if self.encoding_name == "o200k_base" else 10
+        total = 0
         for tool in tools:
             fn = tool.get("function", tool)
-            total += 7 + self.count_text(str(fn.get("name", "")))
-            total += self.count_text(str(fn.get("description", "")))
-            params = fn.get("parameters")
-            if params:
-                total += self.count_text(json.dumps(params, separators=(",", ":")))
-        return total
+            desc = str(fn.get("description", "")).removesuffix(".")
+            total += func_init + self.count_text(f"{fn.get('name', '')}:{desc}")
+            properties = (fn.get("parameters") or {}).get("properties") or {}
+            if properties:
+                total += 3
+            for key, prop in properties.items():
+                total += 3
+                if not isinstance(prop, dict):
+                    continue
+                if "enum" in prop:
+                    total += -3 + sum(3 + self.count_text(str(item)) for item in prop["enum"])
+                p_desc = str(prop.get("description", "")).removesuffix(".")
+                total += self.count_text(f"{key}:{prop.get('type', '')}:{p_desc}")
+                nested = {k: v for k, v in prop.items() if k in ("properties", "items")}
+                if nested:
+                    total += self.count_text(json.dumps(nested, separators=(",", ":")))
+        return total + 12
 
     def count_messages(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None

@@ -153,3 +153,38 @@ def test_cache_is_seeded_offline_and_idempotent(tmp_path):
         t.join()
     assert set(results) == {directory}
     assert os.environ["TIKTOKEN_CACHE_DIR"] == str(directory)
+
+
+def test_tool_schema_count_follows_cookbook_formula():
+    c = TokenCounter.for_model("gpt-4o-mini")
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "get_current_weather",
+            "description": "Get the current weather in a given location.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "location": {"type": "string", "description": "The city, e.g. Paris."},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                },
+            },
+        },
+    }
+    expected = (
+        7
+        + c.count_text("get_current_weather:Get the current weather in a given location")
+        + 3
+        + 3
+        + c.count_text("location:string:The city, e.g. Paris")
+        + 3
+        - 3
+        + 3
+        + c.count_text("celsius")
+        + 3
+        + c.count_text("fahrenheit")
+        + c.count_text("unit:string:")
+        + 12
+    )
+    assert c.count_tools([tool]) == expected
+    assert TokenCounter.for_model("gpt-4").count_tools([tool]) > 0
