@@ -31,6 +31,7 @@ from hybrid_memory.models import (
 )
 
 if TYPE_CHECKING:
+    from hybrid_memory.aio import AsyncHybridMemory
     from hybrid_memory.memory import HybridMemory
 
 __version__ = "0.1.0"
@@ -42,11 +43,16 @@ def __getattr__(name: str) -> Any:
         from hybrid_memory.memory import HybridMemory
 
         return HybridMemory
+    if name == "AsyncHybridMemory":
+        from hybrid_memory.aio import AsyncHybridMemory
+
+        return AsyncHybridMemory
     raise AttributeError(f"module 'hybrid_memory' has no attribute {name!r}")
 
 
 __all__ = [
     "AddEvent",
+    "AsyncHybridMemory",
     "AddResult",
     "ConfigError",
     "EmbedderMismatchError",

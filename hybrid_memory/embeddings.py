@@ -109,3 +109,58 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+class OpenAIEmbedder:
+    """Embeddings from an OpenAI-compatible ``/embeddings`` endpoint (e.g.
+    ``text-embedding-3-small``), L2-normalized. A store built with it refuses other embedders.
+
+    Args:
+        model: the embedding model name.
+        base_url / api_key: the endpoint (``OPENAI_*`` variables when omitted).
+        dimension: the vector size; asked from the endpoint once when omitted.
+    """
+
+    def __init__(
+        self,
+        model: str = "text-embedding-3-small",
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        dimension: int | None = None,
+        timeout: float = 60.0,
+        batch_size: int = 256,
+    ):
+        import openai
+
+        self.model = model
+        self.name = f"openai/{model}"
+        self.batch_size = batch_size
+        self._client = openai.OpenAI(
+            base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "unused",
+            timeout=timeout,
+            max_retries=3,
+        )
+        self.dimension = dimension or int(self._request(["dimension probe"]).shape[1])
+
+    def _request(self, texts: Sequence[str]) -> np.ndarray:
+        from hybrid_memory.llm import LLMUnavailableError
+
+        try:
+            reply = self._client.embeddings.create(model=self.model, input=list(texts))
+        except Exception as exc:  # the openai client's errors, after its own retries
+            raise LLMUnavailableError(f"embedding request failed: {exc}") from exc
+        rows = sorted(reply.data, key=lambda d: d.index)
+        vectors = np.asarray([r.embedding for r in rows], dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = [
+            self._request(texts[i : i + self.batch_size])
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        return np.concatenate(parts)

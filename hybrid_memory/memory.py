@@ -281,24 +281,28 @@ class HybridMemory:
                         scope, m, self._counter.count_message(to_chat(m)), now
                     )
         # Extraction runs outside the lock, so slow model calls of one add do not block others.
-        candidates = self._extract(scope, new, context, infer)
+        candidates, degraded = self._extract(scope, new, context, infer)
         with self._lock:
-            result = self._apply_candidates(scope, new, candidates, meta, expiry, actor, infer)
+            result = self._apply_candidates(
+                scope, new, candidates, meta, expiry, actor, infer, degraded=degraded
+            )
         result.message_ids = [m.id for m in msgs]
         return result
 
     def _extract(
         self, scope: Scope, new: list[Message], context: list[Message], infer: bool
-    ) -> list[ExtractedFact]:
+    ) -> tuple[list[ExtractedFact], bool]:
+        """Candidates for ``new``, and whether the model failed (the offline extractor then
+        stood in, the failure is audited, and the rest of this add stays offline)."""
         if not infer:
-            return [self._verbatim(m) for m in new if m.content.strip()]
+            return [self._verbatim(m) for m in new if m.content.strip()], False
         try:
-            return self.extractor.extract(new, context=context)
+            return self.extractor.extract(new, context=context), False
         except ExtractionError as exc:
             if self.extractor is self.offline_extractor:
                 raise
             self._audit(scope, "extraction", [m.id for m in new], exc)
-            return self.offline_extractor.extract(new, context=context)
+            return self.offline_extractor.extract(new, context=context), True
 
     def _audit(self, scope: Scope, stage: str, message_ids: list[str], exc: Exception) -> None:
         """Record a model failure, with the raw reply when there was one."""
@@ -321,6 +325,8 @@ class HybridMemory:
         expiry: datetime | None,
         actor: str | None,
         infer: bool,
+        *,
+        degraded: bool = False,
     ) -> AddResult:
         """Phase 2: consolidate the candidates, fold the buffer and mark the messages
         extracted, all in one transaction (with the vector outbox)."""
@@ -342,6 +348,18 @@ class HybridMemory:
         embedded, neighbours = self._embed_and_prefetch(texts, owner)
         now = utcnow()
         ops: list[VectorOp] = []
+        use_model = [not degraded and self.consolidator is not self.offline_consolidator]
+
+        def decide(cand: ExtractedFact, existing: list[MemoryItem], scores: list[float]):
+            if use_model[0]:
+                try:
+                    return self.consolidator.decide(cand, existing, scores)
+                except ExtractionError as exc:
+                    # One failure is enough: the rest of this add is consolidated offline.
+                    self._audit(scope, "consolidation", cand.sources, exc)
+                    use_model[0] = False
+            return self.offline_consolidator.decide(cand, existing, scores)
+
         with self.history_store.transaction():
             planned: list[tuple[MemoryItem, np.ndarray]] = []
             for cand in candidates:
@@ -356,6 +374,7 @@ class HybridMemory:
                     planned,
                     ops,
                     actor,
+                    decide,
                     verbatim=not infer,
                 )
                 if event is not None:
@@ -387,10 +406,10 @@ class HybridMemory:
                 seqs_before = self.history_store.recent_turns(batch_scope, 12 + len(messages))
                 ids = {m.id for m in messages}
                 context = [m for m in seqs_before if m.id not in ids][-12:]
-            candidates = self._extract(batch_scope, messages, context, True)
+            candidates, degraded = self._extract(batch_scope, messages, context, True)
             with self._lock:
                 done = self._apply_candidates(
-                    batch_scope, messages, candidates, {}, None, None, True
+                    batch_scope, messages, candidates, {}, None, None, True, degraded=degraded
                 )
             total.results.extend(done.results)
             total.message_ids.extend(m.id for m in messages)
@@ -491,6 +510,7 @@ class HybridMemory:
         planned: list[tuple[MemoryItem, np.ndarray]],
         ops: list[VectorOp],
         actor: str | None,
+        decide: Any,
         *,
         verbatim: bool = False,
     ) -> AddEvent | None:
@@ -517,13 +537,7 @@ class HybridMemory:
                 else ConsolidationDecision(event=EventType.ADD)
             )
         else:
-            try:
-                decision = self.consolidator.decide(cand, existing, scores)
-            except ExtractionError as exc:
-                if self.consolidator is self.offline_consolidator:
-                    raise
-                self._audit(scope, "consolidation", cand.sources, exc)
-                decision = self.offline_consolidator.decide(cand, existing, scores)
+            decision = decide(cand, existing, scores)
         decision = self._validate(decision, existing)
         who = actor or cand.speaker or self.config.actor
         event_time = cand.event_time
