@@ -178,10 +178,22 @@ class System:
 class HybridSystem(System):
     name = "hybrid"
 
-    def __init__(self, embedder: Any, data_dir: Path):
+    def __init__(self, embedder: Any, data_dir: Path, pipeline: str = "auto"):
         from hybrid_memory import HybridMemory, MemoryConfig
+        from hybrid_memory.llm import LLMConfig
 
-        self.memory = HybridMemory(MemoryConfig(data_dir=data_dir, embedder=embedder))
+        llm = LLMConfig.from_env() if pipeline == "llm" else None
+        if pipeline == "llm" and llm is None:
+            raise ValueError("--pipeline llm needs an endpoint: set OPENAI_API_KEY/BASE_URL")
+        self.memory = HybridMemory(
+            MemoryConfig(
+                data_dir=data_dir,
+                embedder=embedder,
+                llm=llm,
+                llm_from_env=pipeline == "auto",
+            )
+        )
+        self.pipeline = self.memory.extractor.name
         self.add_seconds: list[float] = []
         self.scope = ""
         self.last_session = ""
@@ -419,6 +431,7 @@ def run(
     progress: bool,
     judge: Any = None,
     answer_budget: int = 2000,
+    pipeline: str = "auto",
 ) -> dict[str, Any]:
     """Ingest, query and score every system; with a ``judge`` (see :mod:`benchmarks.answers`)
     also answer each question from hybrid-memory's context and grade the answers."""
@@ -434,6 +447,7 @@ def run(
     add_s: dict[str, list[float]] = defaultdict(list)
     full_tokens: list[int] = []
     questions = skipped = 0
+    extractor_name = None
     adversarial = 0
     answers = _Answers(judge, answer_budget) if judge is not None and "hybrid" in systems else None
     bar = _progress(len(conversations), progress)
@@ -443,7 +457,8 @@ def run(
             dense = DenseTurns(embedder)
             bm25 = BM25Turns()
             if "hybrid" in systems:
-                active["hybrid"] = HybridSystem(embedder, Path(tmp) / f"hm{n}")
+                active["hybrid"] = HybridSystem(embedder, Path(tmp) / f"hm{n}", pipeline)
+                extractor_name = active["hybrid"].pipeline
             if "dense" in systems or "rrf" in systems:
                 active["dense"] = dense
             if "bm25" in systems or "rrf" in systems:
@@ -529,6 +544,7 @@ def run(
         "adversarial_not_scored": adversarial,
         "full_context_tokens_mean": round(statistics.fmean(full_tokens), 1) if full_tokens else 0,
         "embedder": getattr(embedder, "name", "?"),
+        "hybrid_extractor": extractor_name,
         "model_for_tokens": MODEL,
         "systems": systems_out,
         "answers": answers.summary() if answers is not None else None,
@@ -559,7 +575,8 @@ def markdown(result: dict[str, Any], command: str) -> str:
         f"{result['conversations']} conversations, {result['questions']} questions of "
         f"categories 1-4 ({result['skipped_without_evidence']} skipped without evidence, "
         f"{result['adversarial_not_scored']} adversarial not scored); embedder "
-        f"`{result['embedder']}`; tokens counted for `{result['model_for_tokens']}`. "
+        f"`{result['embedder']}`; hybrid-memory extractor `{result.get('hybrid_extractor')}`; "
+        f"tokens counted for `{result['model_for_tokens']}`. "
         f"Whole conversation: {result['full_context_tokens_mean']:.0f} tokens on average.",
         "",
         f"Reproduce: `{command}`",
@@ -702,6 +719,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
+        "--pipeline",
+        choices=["auto", "offline", "llm"],
+        default="auto",
+        help="hybrid-memory's extraction: the offline rules, the configured LLM endpoint, or "
+        "auto (the LLM when OPENAI_* / HYBRID_MEMORY_LLM_* name one)",
+    )
+    parser.add_argument(
         "--no-answers",
         action="store_true",
         help="skip the answer-level evaluation even with an LLM configured",
@@ -748,6 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=not args.no_progress,
         judge=judge,
         answer_budget=args.answer_budget,
+        pipeline=args.pipeline,
     )
     if judge is None:
         result["answers_skipped"] = (
