@@ -529,6 +529,7 @@ def run(
             entry["mean_top10_tokens"] = round(statistics.fmean(hit_tokens[name]), 1)
             entry["mean_sources_per_hit"] = round(statistics.fmean(hit_sources[name]), 2)
             entry["search_latency"] = _latency(search_s[name])
+            entry["search_ms"] = [round(1000 * v, 3) for v in search_s[name]]
         if ctx_rec.get(name):
             entry["context_recall"] = {k: _pct(v) for k, v in sorted(ctx_rec[name].items())}
             entry["context_tokens"] = {
@@ -536,6 +537,7 @@ def run(
             }
         if add_s.get(name):
             entry["add_latency"] = _latency(add_s[name])
+            entry["add_ms"] = [round(1000 * v, 3) for v in add_s[name]]
         systems_out[name] = entry
     return {
         "conversations": len(conversations),
@@ -693,6 +695,21 @@ def plots(result: dict[str, Any], out: Path) -> list[Path]:
     ax.legend()
     fig.tight_layout()
     path = out / "recall_vs_tokens.png"
+    fig.savefig(path, dpi=120)
+    written.append(path)
+    plt.close(fig)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    searched = {n: e["search_ms"] for n, e in result["systems"].items() if e.get("search_ms")}
+    if searched:
+        left.boxplot(list(searched.values()), tick_labels=list(searched), showfliers=False)
+        left.set(ylabel="ms", title="search latency per query")
+    added = {n: e["add_ms"] for n, e in result["systems"].items() if e.get("add_ms")}
+    if added:
+        right.boxplot(list(added.values()), tick_labels=list(added), showfliers=False)
+        right.set(ylabel="ms", title="add latency per turn")
+    fig.tight_layout()
+    path = out / "latency.png"
     fig.savefig(path, dpi=120)
     written.append(path)
     plt.close(fig)

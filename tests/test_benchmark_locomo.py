@@ -68,6 +68,7 @@ def test_smoke_run_writes_report_and_plots(tmp_path):
     assert (out / "report.md").read_text().startswith("# LoCoMo evidence recall")
     assert (out / "recall_at_k.png").stat().st_size > 1000
     assert (out / "recall_vs_tokens.png").stat().st_size > 1000
+    assert (out / "latency.png").stat().st_size > 1000
 
 
 def test_mem0_and_hybrid_side_by_side_with_the_real_model(real_embedder):
