@@ -336,9 +336,19 @@ class FusionTurns(System):
         return [([self.turns[i].id], _turn_text(self.turns[i])) for i in order]
 
 
-def make_mem0(data_dir: Path, model_path: str, dimension: int, collection: str) -> Any:
-    """A Mem0 ``Memory`` on a local Qdrant with the given sentence-transformers model files,
-    telemetry off and no LLM call ever made (it is only used with ``infer=False``)."""
+def make_mem0(
+    data_dir: Path, model_path: str, dimension: int, collection: str, endpoint: Any = None
+) -> Any:
+    """A Mem0 ``Memory`` on a local Qdrant with the given sentence-transformers model files and
+    telemetry off. Without ``endpoint`` (a :class:`benchmarks.answers.Endpoint`) no LLM call is
+    ever made (it is then only used with ``infer=False``)."""
+    llm = {"api_key": "unused-offline"}  # Mem0 builds an LLM client eagerly, even unused
+    if endpoint is not None:
+        llm = {
+            "api_key": endpoint.api_key,
+            "model": endpoint.model,
+            "openai_base_url": endpoint.base_url,
+        }
     import os
 
     os.environ.setdefault("MEM0_TELEMETRY", "False")
@@ -360,22 +370,23 @@ def make_mem0(data_dir: Path, model_path: str, dimension: int, collection: str) 
                 "config": {"model": model_path, "embedding_dims": dimension},
             },
             "history_db_path": str(data_dir / "history.db"),
-            # Mem0 builds an LLM client eagerly, even with infer=False; it is never called.
-            "llm": {"provider": "openai", "config": {"api_key": "unused-offline"}},
+            "llm": {"provider": "openai", "config": llm},
         }
     )
 
 
 class Mem0Turns(System):
-    """Mem0 (``mem0ai``) with the same embedder files, a local Qdrant and ``infer=False``: every
-    turn stored verbatim, as Mem0 does without an LLM. Its BM25 needs fastembed and its entity
-    boost needs spaCy, neither of which runs offline here, so it searches semantically."""
+    """Mem0 (``mem0ai``) with the same embedder files and a local Qdrant. With ``infer=False``
+    every turn is stored verbatim, as Mem0 does without an LLM; with an ``endpoint``, Mem0's own
+    LLM extraction runs (``infer=True``). Its BM25 needs fastembed and its entity boost needs
+    spaCy, neither of which runs offline here, so it searches semantically."""
 
     name = "mem0"
     contexts = False
 
-    def __init__(self, data_dir: Path, model_path: str, dimension: int):
-        self.memory = make_mem0(data_dir, model_path, dimension, "locomo")
+    def __init__(self, data_dir: Path, model_path: str, dimension: int, endpoint: Any = None):
+        self.infer = endpoint is not None
+        self.memory = make_mem0(data_dir, model_path, dimension, "locomo", endpoint)
         self.add_seconds: list[float] = []
 
     def ingest(self, conversation: Conversation) -> None:
@@ -385,7 +396,7 @@ class Mem0Turns(System):
             self.memory.add(
                 [{"role": "user", "content": _turn_text(turn)}],
                 user_id=self.scope,
-                infer=False,
+                infer=self.infer,
                 metadata={"dia_id": turn.id},
             )
             self.add_seconds.append(time.perf_counter() - start)
@@ -432,6 +443,7 @@ def run(
     judge: Any = None,
     answer_budget: int = 2000,
     pipeline: str = "auto",
+    mem0_endpoint: Any = None,
 ) -> dict[str, Any]:
     """Ingest, query and score every system; with a ``judge`` (see :mod:`benchmarks.answers`)
     also answer each question from hybrid-memory's context and grade the answers."""
@@ -471,9 +483,16 @@ def run(
                 active["mem0"] = Mem0Turns(
                     Path(tmp) / f"mem0-{n}", _model_path(embedder), embedder.dimension
                 )
+            if "mem0_infer" in systems:
+                active["mem0_infer"] = Mem0Turns(
+                    Path(tmp) / f"mem0i-{n}",
+                    _model_path(embedder),
+                    embedder.dimension,
+                    endpoint=mem0_endpoint,
+                )
             for system in active.values():
                 system.ingest(conv)
-            for name in ("hybrid", "mem0"):
+            for name in ("hybrid", "mem0", "mem0_infer"):
                 if name in active:
                     add_s[name].extend(active[name].add_seconds)
             full_tokens.append(
@@ -782,6 +801,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     endpoint = endpoint_from_env()
     judge = AnswerJudge(endpoint) if endpoint is not None and not args.no_answers else None
+    if endpoint is not None and "mem0" in systems:
+        systems.append("mem0_infer")  # Mem0's own LLM pipeline beside ours
     result = run(
         conversations,
         systems,
@@ -790,6 +811,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         judge=judge,
         answer_budget=args.answer_budget,
         pipeline=args.pipeline,
+        mem0_endpoint=endpoint,
     )
     if judge is None:
         result["answers_skipped"] = (

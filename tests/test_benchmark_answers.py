@@ -108,3 +108,28 @@ def test_without_an_endpoint_the_answers_are_skipped_saying_so(tmp_path, monkeyp
     assert result["answers"] is None
     assert "no LLM endpoint configured" in result["answers_skipped"]
     assert "no LLM endpoint configured" in (out / "report.md").read_text()
+
+
+def test_mem0_with_its_own_llm_pipeline_beside_ours(real_embedder):
+    """With an endpoint configured, Mem0 runs infer=True against it (here the scripted server
+    plays the model: it turns each turn into one memory)."""
+
+    def reply(body):
+        text = body["messages"][-1]["content"]
+        if "Pepper" in text and "puppy" in text:
+            return json.dumps({"memory": [{"text": "Tomas adopted a puppy named Pepper."}]})
+        return json.dumps({"memory": []})
+
+    with ScriptedOpenAIServer(reply) as server:
+        endpoint = Endpoint(base_url=server.base_url, api_key="test", model="scripted")
+        result = locomo.run(
+            locomo.load(FIXTURE)[:1],
+            ["mem0_infer"],
+            real_embedder,
+            progress=False,
+            mem0_endpoint=endpoint,
+        )
+    assert server.requests, "Mem0 never called the endpoint"
+    recall = result["systems"]["mem0_infer"]["recall"]
+    # only the puppy turn became a memory: the single-hop question about it is found
+    assert recall["single-hop@5"] > 0 and recall["all@50"] < 100
