@@ -130,6 +130,7 @@ class HybridMemory:
             config = config.model_copy(update=overrides)
         self.config = config
         self._lock = threading.RLock()
+        self._in_flight: set[tuple[str, str]] = set()
         self.usage = UsageTracker()
         self.embedder: Embedder = config.embedder or self._default_embedder()
         # The offline pipeline is always there: it is the default, and the fallback of a
@@ -275,17 +276,29 @@ class HybridMemory:
             # Phase 1: the raw messages are durable before any extraction (or model call), so
             # a failure or crash from here on loses nothing: reprocess() picks them up.
             now = utcnow()
+            options = {
+                "metadata": meta,
+                "infer": infer,
+                "actor": actor,
+                "expires_at": expiry.isoformat() if expiry else None,
+            }
             with self.history_store.transaction():
                 for m in new:
                     self.history_store.insert_turn(
-                        scope, m, self._counter.count_message(to_chat(m)), now
+                        scope, m, self._counter.count_message(to_chat(m)), now, options
                     )
-        # Extraction runs outside the lock, so slow model calls of one add do not block others.
-        candidates, degraded = self._extract(scope, new, context, infer)
-        with self._lock:
-            result = self._apply_candidates(
-                scope, new, candidates, meta, expiry, actor, infer, degraded=degraded
-            )
+            in_flight = {(scope.key, m.id) for m in new}
+            self._in_flight |= in_flight
+        try:
+            # Extraction runs outside the lock: slow model calls of one add do not block others.
+            candidates, degraded = self._extract(scope, new, context, infer)
+            with self._lock:
+                result = self._apply_candidates(
+                    scope, new, candidates, meta, expiry, actor, infer, degraded=degraded
+                )
+        finally:
+            with self._lock:
+                self._in_flight -= in_flight
         result.message_ids = [m.id for m in msgs]
         return result
 
@@ -401,15 +414,28 @@ class HybridMemory:
         total = AddResult()
         with self._lock:
             batches = self.history_store.unextracted(None if scope.is_empty else scope)
-        for batch_scope, messages in batches:
+        for batch_scope, options, stored in batches:
             with self._lock:
+                # Messages of an add still running belong to that add, not to us.
+                messages = [m for m in stored if (batch_scope.key, m.id) not in self._in_flight]
+                if not messages:
+                    continue
                 seqs_before = self.history_store.recent_turns(batch_scope, 12 + len(messages))
                 ids = {m.id for m in messages}
                 context = [m for m in seqs_before if m.id not in ids][-12:]
-            candidates, degraded = self._extract(batch_scope, messages, context, True)
+            infer = bool(options.get("infer", True))
+            expiry = _parse_when(options.get("expires_at"), "expires_at")
+            candidates, degraded = self._extract(batch_scope, messages, context, infer)
             with self._lock:
                 done = self._apply_candidates(
-                    batch_scope, messages, candidates, {}, None, None, True, degraded=degraded
+                    batch_scope,
+                    messages,
+                    candidates,
+                    options.get("metadata") or {},
+                    expiry,
+                    options.get("actor"),
+                    infer,
+                    degraded=degraded,
                 )
             total.results.extend(done.results)
             total.message_ids.extend(m.id for m in messages)

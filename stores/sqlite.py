@@ -102,6 +102,7 @@ _MIGRATIONS: dict[int, str] = {
         tokens INTEGER NOT NULL,
         in_buffer INTEGER NOT NULL DEFAULT 1,
         extracted INTEGER NOT NULL DEFAULT 0,
+        options TEXT NOT NULL DEFAULT '{}',
         raw TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS turns_scope ON turns(scope_key, in_buffer, seq);
@@ -598,12 +599,21 @@ class SQLiteHistoryStore:
 
     # -- turns, buffer and summaries ------------------------------------------------------------
 
-    def insert_turn(self, scope: Scope, message: Message, tokens: int, at: datetime) -> None:
+    def insert_turn(
+        self,
+        scope: Scope,
+        message: Message,
+        tokens: int,
+        at: datetime,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        """Store a turn (in the buffer, not yet extracted) with the options of its add, so an
+        interrupted add can be finished later exactly as it was asked for."""
         with self.transaction() as conn:
             conn.execute(
                 """INSERT INTO turns (scope_key, user_id, agent_id, run_id, message_id, role,
-                name, content, timestamp, created_at, tokens, in_buffer, raw)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,1,?)""",
+                name, content, timestamp, created_at, tokens, in_buffer, options, raw)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,1,?,?)""",
                 (
                     scope.key,
                     scope.user_id,
@@ -616,6 +626,7 @@ class SQLiteHistoryStore:
                     _ts(message.timestamp),
                     _ts(at),
                     tokens,
+                    json.dumps(options or {}, default=str),
                     message.model_dump_json(),
                 ),
             )
@@ -687,23 +698,27 @@ class SQLiteHistoryStore:
                 [scope.key, *message_ids],
             )
 
-    def unextracted(self, scope: Scope | None) -> list[tuple[Scope, list[Message]]]:
-        """Stored turns never extracted, grouped by exact scope, oldest first."""
-        sql = "SELECT scope_key, user_id, agent_id, run_id, raw FROM turns t WHERE extracted = 0"
+    def unextracted(self, scope: Scope | None) -> list[tuple[Scope, dict[str, Any], list[Message]]]:
+        """Stored turns never extracted, oldest first, grouped into runs of the same exact
+        scope and add options."""
+        sql = (
+            "SELECT scope_key, user_id, agent_id, run_id, options, raw FROM turns t "
+            "WHERE extracted = 0"
+        )
         params: list[Any] = []
         if scope is not None:
             cond, params = scope_condition(scope, alias="t")
             sql += f" AND {cond}"
-        groups: dict[str, tuple[Scope, list[Message]]] = {}
+        groups: list[tuple[Scope, dict[str, Any], list[Message]]] = []
+        last: tuple[str, str] | None = None
         for r in self._query(sql + " ORDER BY seq", params):
-            key = r["scope_key"]
-            if key not in groups:
-                groups[key] = (
-                    Scope(user_id=r["user_id"], agent_id=r["agent_id"], run_id=r["run_id"]),
-                    [],
-                )
-            groups[key][1].append(Message.model_validate_json(r["raw"]))
-        return list(groups.values())
+            key = (r["scope_key"], r["options"])
+            if key != last:
+                scope_of = Scope(user_id=r["user_id"], agent_id=r["agent_id"], run_id=r["run_id"])
+                groups.append((scope_of, json.loads(r["options"]), []))
+                last = key
+            groups[-1][2].append(Message.model_validate_json(r["raw"]))
+        return groups
 
     def add_audit(
         self,

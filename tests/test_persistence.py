@@ -120,6 +120,28 @@ def test_a_crash_during_extraction_loses_no_message(tmp_path):
         assert sorted(i.id for i in m.get_all(user_id="u")) == sorted(i.id for i in items)
 
 
+def test_an_interrupted_add_is_finished_as_it_was_asked(tmp_path):
+    """infer=False, metadata and expiry of an add cut short are kept with its messages."""
+    data = tmp_path / "data"
+    crashed = run_python(
+        """
+        import os
+        from hybrid_memory import HybridMemory, MemoryConfig
+        from hybrid_memory.testing import HashingEmbedder
+        m = HybridMemory(MemoryConfig(embedder=HashingEmbedder()))
+        m.history_store.enqueue = lambda op: os._exit(19)
+        m.add("The wifi password is hunter2", user_id="u", infer=False,
+              metadata={"category": "secrets"}, expires_at="2999-01-01T00:00:00")
+        """,
+        data,
+    )
+    assert crashed.returncode == 19, crashed.stderr
+    with HybridMemory(MemoryConfig(data_dir=data, embedder=HashingEmbedder())) as m:
+        (item,) = m.get_all(user_id="u")
+        assert item.memory == "The wifi password is hunter2"
+        assert item.metadata == {"category": "secrets"} and item.expires_at.year == 2999
+
+
 def test_another_embedder_is_refused(tmp_path):
     with HybridMemory(MemoryConfig(data_dir=tmp_path, embedder=HashingEmbedder(384))) as m:
         m.add("I live in Oslo.", user_id="u")
