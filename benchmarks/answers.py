@@ -8,7 +8,6 @@ twins (``BASE_URL``, ``API_KEY``, ``MODEL``). Reports per category the LLM-judge
 
 from __future__ import annotations
 
-import os
 import re
 import string
 from collections import Counter
@@ -37,17 +36,14 @@ class Endpoint:
 
 
 def endpoint_from_env(env: dict[str, str] | None = None) -> Endpoint | None:
-    """The configured endpoint, or None when no LLM is configured."""
-    env = dict(os.environ if env is None else env)
+    """The configured endpoint (the same variables the memory itself reads), or None."""
+    from hybrid_memory.llm import LLMConfig
 
-    def get(name: str) -> str | None:
-        return env.get(f"HYBRID_MEMORY_LLM_{name}") or env.get(f"OPENAI_{name}")
-
-    base_url, api_key = get("BASE_URL"), get("API_KEY")
-    if not base_url and not api_key:
+    config = LLMConfig.from_env(env)
+    if config is None:
         return None
     return Endpoint(
-        base_url=base_url, api_key=api_key or "unused", model=get("MODEL") or "gpt-4o-mini"
+        base_url=config.base_url, api_key=config.api_key or "unused", model=config.model
     )
 
 
