@@ -58,6 +58,9 @@ class RetrievalConfig(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
     candidates: int = Field(default=100, ge=1)
     """How many candidates each of the dense and the lexical retrievers contributes."""
+    unfiltered_share: float = Field(default=0.5, ge=0, le=1.01)
+    """Query the vector store unfiltered (then drop other scopes) when the caller's scope holds
+    at least this share of it; 1.01 turns it off."""
     exact_filter_limit: int = Field(default=5000, ge=0)
     """With metadata filters, score every match exactly when there are at most this many."""
 

@@ -800,6 +800,19 @@ class HybridMemory:
                 include_superseded,
             )
 
+    def _dense(
+        self, qvec: np.ndarray, scope: Scope, pool: int, in_scope: int
+    ) -> list[tuple[str, float]]:
+        """The nearest memories of the scope. When the scope holds most of the collection (one
+        main user), an unfiltered query over a proportionally wider pool is several times
+        faster than chroma's filtered one; hits of other scopes are dropped afterwards (every
+        hit is checked against its SQLite record anyway)."""
+        vectors = self.vector_store.count()
+        if vectors and in_scope / vectors >= self.config.retrieval.unfiltered_share:
+            wide = min(vectors, int(pool * vectors / max(in_scope, 1)) + pool)
+            return self.vector_store.query(qvec, where={}, limit=wide)
+        return self.vector_store.query(qvec, where=self._where(scope), limit=pool)
+
     def _check_query(self, query: Any) -> None:
         if not isinstance(query, str):
             raise UserInputError(f"query must be a string, got {type(query).__name__}")
@@ -831,6 +844,7 @@ class HybridMemory:
         )
         pool = max(cfg.candidates, limit * 2)
         qvec = self.embedder.embed_batch([query])[0]
+        total, lo, hi = self.history_store.scope_stats(scope)
 
         dense: list[tuple[str, float]]
         allowed: set[str] | None = None
@@ -853,7 +867,7 @@ class HybridMemory:
             else:
                 dense = self.vector_store.query(qvec, where=self._where(scope), limit=pool * 4)
         else:
-            dense = self.vector_store.query(qvec, where=self._where(scope), limit=pool)
+            dense = self._dense(qvec, scope, pool, total)
         lexical = self.history_store.lexical_search(
             scope, query, limit=pool, where=where, params=params, now=now
         )
@@ -901,7 +915,6 @@ class HybridMemory:
                 cand.lexical, cand.lexical_rank = score, rank
         if not candidates:
             return []
-        total, lo, hi = self.history_store.scope_stats(scope)
         query_entities = self._query_entities(scope, query, total)
         if query_entities:
             links = self.history_store.entity_links(list(candidates))

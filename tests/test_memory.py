@@ -459,3 +459,20 @@ def test_concurrent_identical_adds_store_one_memory(memory):
     assert events.count(EventType.ADD) == 1 and events.count(EventType.NONE) == 15
     assert len(memory.get_all(user_id="c")) == 1
     assert len(memory.get_messages(user_id="c")) == 16
+
+
+def test_a_dominant_user_and_a_small_one_stay_apart(memory):
+    """The vector store is queried unfiltered when the caller's scope is most of it; hits of
+    other scopes must still never come back, for the big scope or the small one."""
+    memory.add(
+        [say(f"Note {i}: the garden shed holds tool number {i}.", f"g{i}") for i in range(40)],
+        user_id="big",
+        infer=False,
+    )
+    memory.add(
+        say("The garden shed key is under the blue pot.", "s1"), user_id="small", infer=False
+    )
+    big = memory.search("garden shed", user_id="big", limit=100)
+    small = memory.search("garden shed", user_id="small", limit=100)
+    assert len(big) == 40 and all(h.user_id == "big" for h in big)
+    assert [h.memory for h in small] == ["The garden shed key is under the blue pot."]
