@@ -59,3 +59,35 @@ class ExtractionError(HybridMemoryError):
 
 class TokenBudgetError(UserInputError):
     """A token budget is invalid or cannot be met (e.g. the system prompt alone is larger)."""
+
+
+class SessionNotFoundError(HybridMemoryError, KeyError):
+    """No session with the given id exists (it was never saved, was deleted, or expired)."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else "session not found"
+
+
+class SessionConflictError(HybridMemoryError):
+    """A session was saved by someone else since it was loaded (optimistic version check).
+
+    Nothing was written. Reload the session, apply the change again, and save; or let
+    ``SessionManager.update(session_id, change)`` do that loop.
+
+    Attributes:
+        session_id: The session that was saved concurrently.
+        expected_version: The version the failed save was based on.
+        actual_version: The version stored now (``None`` when the session no longer exists).
+    """
+
+    def __init__(
+        self, message: str, *, session_id: str, expected_version: int, actual_version: int | None
+    ) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class SessionCorruptError(StoreError):
+    """A stored session (a JSON file, a row) cannot be read back; the message names it."""
