@@ -281,7 +281,10 @@ class SessionManager:
             log.append(event)
         messages = validate_chat_messages(messages)
 
-        seq = session.event_count
+        # The stored counters are authoritative (the version matched): a hand-built Session
+        # with stale counters must not collide with logged seqs or checkpoint numbers.
+        seq = stored.event_count if stored is not None else 0
+        checkpoint_count = stored.checkpoint_count if stored is not None else 0
         stamped = []
         for event in log:
             seq += 1
@@ -297,7 +300,7 @@ class SessionManager:
                 "updated_at": now,
                 "expires_at": self._expiry(now),
                 "event_count": seq,
-                "checkpoint_count": session.checkpoint_count + (1 if checkpoint else 0),
+                "checkpoint_count": checkpoint_count + (1 if checkpoint else 0),
             }
         )
         checkpoints = []
