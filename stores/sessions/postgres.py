@@ -9,9 +9,10 @@ that must not find the row) in one transaction with its events and checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -102,9 +103,28 @@ class PostgresSessionBackend:
         if config.auto_migrate:
             self.migrate()
 
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One transaction under the instance lock; driver errors become StoreError."""
+        psycopg = _psycopg()
+        with self._lock:
+            try:
+                with self._db.transaction():
+                    yield
+            except psycopg.errors.UndefinedTable as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise StoreError(
+                    f"the session tables in schema {self._s} do not exist ({first}); "
+                    "run PostgresSessionBackend.migrate() (or open with auto_migrate=True)"
+                ) from exc
+            except psycopg.errors.UniqueViolation:
+                raise
+            except psycopg.Error as exc:
+                raise StoreError(f"PostgreSQL session backend failed: {exc}") from exc
+
     def migrate(self) -> int:
         """Create the schema and apply pending migrations; returns the schema version."""
-        with self._lock, self._db.transaction():
+        with self._tx():
             # Several processes may open the backend at once; one migrates, the others wait.
             self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._s,))
             self._db.execute(f"CREATE SCHEMA IF NOT EXISTS {self._s}")
@@ -132,7 +152,7 @@ class PostgresSessionBackend:
         return session
 
     def load(self, session_id: str) -> Session | None:
-        with self._lock, self._db.transaction():
+        with self._tx():
             row = self._db.execute(
                 f"SELECT body, id, version, expires_at FROM {self._s}.sessions WHERE id = %s",
                 (session_id,),
@@ -156,7 +176,7 @@ class PostgresSessionBackend:
         s = self._s
         with self._lock:
             try:
-                with self._db.transaction():
+                with self._tx():
                     if expected_version == 0:
                         cur = self._db.execute(
                             f"INSERT INTO {s}.sessions (version, updated_at, expires_at, body, id,"
@@ -193,7 +213,7 @@ class PostgresSessionBackend:
                 raise conflict(session.id, expected_version, None) from exc
 
     def touch(self, session_id: str, expires_at: datetime | None) -> bool:
-        with self._lock, self._db.transaction():
+        with self._tx():
             cur = self._db.execute(
                 f"UPDATE {self._s}.sessions SET expires_at = %s WHERE id = %s",
                 (ts(expires_at), session_id),
@@ -205,7 +225,7 @@ class PostgresSessionBackend:
             self._db.execute(f"DELETE FROM {self._s}.{table} WHERE session_id = ANY(%s)", (ids,))
 
     def delete(self, session_id: str) -> bool:
-        with self._lock, self._db.transaction():
+        with self._tx():
             cur = self._db.execute(f"DELETE FROM {self._s}.sessions WHERE id = %s", (session_id,))
             self._delete_ids([session_id])
         return cur.rowcount == 1
@@ -222,12 +242,12 @@ class PostgresSessionBackend:
             sql += " AND agent_id = %s"
             params.append(agent_id)
         sql += " ORDER BY updated_at DESC, id LIMIT %s OFFSET %s"
-        with self._lock, self._db.transaction():
+        with self._tx():
             rows = self._db.execute(sql, [*params, limit, offset]).fetchall()
         return [self._session(row) for row in rows]
 
     def checkpoints(self, session_id: str) -> list[Checkpoint]:
-        with self._lock, self._db.transaction():
+        with self._tx():
             rows = self._db.execute(
                 f"SELECT body, number FROM {self._s}.session_checkpoints WHERE session_id = %s"
                 " ORDER BY number",
@@ -236,7 +256,7 @@ class PostgresSessionBackend:
         return [parse_checkpoint(b, f"{n} of session {session_id!r}") for b, n in rows]
 
     def events(self, session_id: str, *, after_seq: int = 0) -> list[SessionEvent]:
-        with self._lock, self._db.transaction():
+        with self._tx():
             rows = self._db.execute(
                 f"SELECT body, seq FROM {self._s}.session_events WHERE session_id = %s"
                 " AND seq > %s ORDER BY seq",
@@ -245,7 +265,7 @@ class PostgresSessionBackend:
         return [parse_event(b, f"{n} of session {session_id!r}") for b, n in rows]
 
     def purge_expired(self, now: datetime) -> int:
-        with self._lock, self._db.transaction():
+        with self._tx():
             ids = [
                 r[0]
                 for r in self._db.execute(
@@ -259,7 +279,7 @@ class PostgresSessionBackend:
 
     def drop_schema(self) -> None:
         """Drop the backend's schema with every table in it (for tests and teardown)."""
-        with self._lock, self._db.transaction():
+        with self._tx():
             self._db.execute(f"DROP SCHEMA IF EXISTS {self._s} CASCADE")
 
     def close(self) -> None:

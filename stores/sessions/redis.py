@@ -10,6 +10,7 @@ write happen atomically on the server.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -27,11 +28,11 @@ local curv = 0
 if cur then curv = tonumber(cur) end
 if curv ~= tonumber(ARGV[1]) then return {0, curv} end
 if curv == 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'body', ARGV[3], 'expires_at', ARGV[4],
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'body', ARGV[3], 'expires_at', ARGV[9],
            'user_id', ARGV[7])
 local n = tonumber(ARGV[8])
-for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[8 + i]) end
-for i = 9 + n, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[9 + i]) end
+for i = 10 + n, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
 for i = 1, 3 do
   if ARGV[4] ~= '' then redis.call('PEXPIREAT', KEYS[i], ARGV[4])
@@ -42,7 +43,7 @@ return {1, curv}
 
 _TOUCH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'expires_at', ARGV[1])
+redis.call('HSET', KEYS[1], 'expires_at', ARGV[2])
 for i = 1, 3 do
   if ARGV[1] ~= '' then redis.call('PEXPIREAT', KEYS[i], ARGV[1])
   else redis.call('PERSIST', KEYS[i]) end
@@ -87,7 +88,12 @@ def _redis() -> Any:
 
 
 def _ms(value: datetime | None) -> str:
-    return "" if value is None else str(int(value.timestamp() * 1000))
+    # Rounded up: Redis must not drop a key before the session's own expiry time.
+    return "" if value is None else str(math.ceil(value.timestamp() * 1000))
+
+
+def _seconds(value: datetime | None) -> str:
+    return "" if value is None else repr(value.timestamp())
 
 
 class RedisSessionBackend:
@@ -125,7 +131,7 @@ class RedisSessionBackend:
             return None
         session = parse_session(body, f"{session_id!r} at key {self._p}s:{session_id}")
         session.version = int(version)
-        session.expires_at = from_ts(int(expires) / 1000) if expires else None
+        session.expires_at = from_ts(float(expires)) if expires else None
         return session
 
     def load(self, session_id: str) -> Session | None:
@@ -149,6 +155,7 @@ class RedisSessionBackend:
             session.id,
             session.user_id,
             len(events),
+            _seconds(session.expires_at),
             *(e.model_dump_json() for e in events),
             *(c.model_dump_json() for c in checkpoints),
         ]
@@ -158,7 +165,9 @@ class RedisSessionBackend:
             raise conflict(session.id, expected_version, int(actual) or None)
 
     def touch(self, session_id: str, expires_at: datetime | None) -> bool:
-        return bool(self._touch(keys=self._keys(session_id), args=[_ms(expires_at)]))
+        return bool(
+            self._touch(keys=self._keys(session_id), args=[_ms(expires_at), _seconds(expires_at)])
+        )
 
     def delete(self, session_id: str) -> bool:
         keys = self._keys(session_id)
@@ -200,10 +209,10 @@ class RedisSessionBackend:
     def purge_expired(self, now: datetime) -> int:
         """Delete sessions expired by the caller's clock (Redis drops them at their TTL anyway)."""
         purged = 0
-        now_ms = _ms(now)
+        now_s = _seconds(now)
         for key in self._r.scan_iter(match=f"{self._p}s:*", count=500):
             session_id = key.decode()[len(self._p) + 2 :]
-            purged += self._purge_one(keys=self._keys(session_id), args=[now_ms])
+            purged += self._purge_one(keys=self._keys(session_id), args=[now_s])
         return purged
 
     def close(self) -> None:
