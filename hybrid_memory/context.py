@@ -19,6 +19,7 @@ context of 0 tokens).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ SUMMARY_HEADER = "## Summary of the earlier conversation"
 
 _SUMMARY_SPLIT = re.compile(r"(?<=[.!?])\s+")
 DEFAULT_SHARES = {"memories": 0.55, "recent": 0.30, "summary": 0.15}
+CONTEXT_TIERS = ("memories", "summary", "recent")
 
 
 def memory_line(hit: MemoryHit) -> str:
@@ -88,6 +90,7 @@ def build_context(
     token_budget: int,
     counter: TokenCounter,
     shares: dict[str, float] | None = None,
+    present_ids: Sequence[str] = (),
 ) -> MemoryContext:
     """Merge memories, summary and recent turns into at most ``token_budget`` tokens.
 
@@ -97,9 +100,11 @@ def build_context(
         recent: the recent turns, oldest first, as (stored message, chat dict).
         token_budget: hard upper bound of ``tokens`` of the result.
         counter: the target model's token counter.
+        shares: the budget's split between the tiers (default :data:`DEFAULT_SHARES`).
+        present_ids: ids of messages the caller sends verbatim anyway.
     """
     shares = shares or DEFAULT_SHARES
-    recent_ids = {m.id for m, _ in recent if m.id}
+    recent_ids = {m.id for m, _ in recent if m.id} | set(present_ids)
 
     pieces: dict[str, list[_Piece]] = {"memories": [], "recent": [], "summary": []}
     skipped: list[DroppedItem] = []

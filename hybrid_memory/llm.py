@@ -123,8 +123,11 @@ class LLMClient:
         delay = self.config.backoff_base * (2**attempt)
         return min(self.config.backoff_max, delay * (0.5 + random.random()))
 
-    def _create(self, messages: list[dict[str, Any]], response_format: dict | None) -> Any:
-        """One chat completion, retried on transient failures."""
+    def _create(
+        self, messages: list[dict[str, Any]], response_format: dict | None, **extra: Any
+    ) -> Any:
+        """One chat completion, retried on transient failures; ``extra`` goes to the API
+        (``tools``, ``tool_choice``...)."""
         errors = self._openai
         last: Exception | None = None
         for attempt in range(self.config.max_retries + 1):
@@ -136,6 +139,7 @@ class LLMClient:
                 }
                 if response_format is not None:
                     kwargs["response_format"] = response_format
+                kwargs.update({k: v for k, v in extra.items() if v is not None})
                 reply = self._client.chat.completions.create(**kwargs)
                 with self._lock:
                     self.calls += 1
@@ -171,6 +175,24 @@ class LLMClient:
             )
 
     # -- public ---------------------------------------------------------------------------------
+
+    def complete(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        category: str = "chat",
+    ) -> Any:
+        """One chat completion with the same bounded retries, returned as the ``openai``
+        ``ChatCompletion`` (tool calls included).
+
+        Raises:
+            LLMUnavailableError: When the endpoint fails or refuses the request.
+        """
+        reply = self._create(messages, None, tools=tools or None, tool_choice=tool_choice)
+        self._record(reply, category)
+        return reply
 
     def text(self, messages: list[dict[str, Any]], *, category: str = "memory") -> str:
         """A plain-text reply."""

@@ -25,7 +25,7 @@ from extractors.base import ConsolidationDecision, Consolidator, Extractor, Summ
 from extractors.consolidation import OfflineConsolidator
 from extractors.llm import LLMConsolidator, LLMExtractor, LLMSummarizer
 from hybrid_memory.config import MemoryConfig
-from hybrid_memory.context import build_context
+from hybrid_memory.context import CONTEXT_TIERS, build_context
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.errors import (
     ConfigError,
@@ -960,14 +960,29 @@ class HybridMemory:
         model: str = "gpt-4o-mini",
         limit: int = 50,
         filters: dict[str, Any] | None = None,
+        tiers: Sequence[str] = CONTEXT_TIERS,
+        present_ids: Sequence[str] = (),
     ) -> MemoryContext:
         """The merged context for ``query``: framing instructions, the most relevant memories
         with their dates, the running summary and the recent turns of the run, packed into
         ``token_budget`` tokens of ``model`` (exact for OpenAI models).
 
         ``tokens <= token_budget`` always holds; what did not fit is listed in ``dropped``.
+
+        Args:
+            tiers: Which of ``"memories"``, ``"summary"``, ``"recent"`` to include. An agent
+                loop that sends its own history asks for ``("memories",)`` only; the whole
+                budget then goes to the tiers asked for.
+            present_ids: Ids of messages the caller already sends verbatim; observations
+                that only repeat them are left out (as for the recent turns).
         """
         scope = Scope.of(user_id, agent_id, run_id)
+        if isinstance(tiers, str) or not set(tiers) <= set(CONTEXT_TIERS):
+            raise UserInputError(
+                f"tiers must be a list drawn from {list(CONTEXT_TIERS)}, got {tiers!r}"
+            )
+        if isinstance(present_ids, str) or not all(isinstance(i, str) for i in present_ids):
+            raise UserInputError("present_ids must be a list of message id strings")
         if not isinstance(token_budget, int) or isinstance(token_budget, bool) or token_budget < 0:
             raise TokenBudgetError(
                 f"token_budget must be a non-negative integer, got {token_budget!r}"
@@ -978,23 +993,29 @@ class HybridMemory:
         # Long-term memories come from every run of the user/agent; the buffer and the
         # summary are those of the run.
         owner = scope.owner
-        hits = self.search(
-            query,
-            user_id=owner.user_id,
-            agent_id=owner.agent_id,
-            run_id=owner.run_id,
-            limit=limit,
-            filters=filters,
-        )
+        hits = []
+        if "memories" in tiers:
+            hits = self.search(
+                query,
+                user_id=owner.user_id,
+                agent_id=owner.agent_id,
+                run_id=owner.run_id,
+                limit=limit,
+                filters=filters,
+            )
+        summary, recent = "", []
         with self._lock:
-            summary, _, _ = self.history_store.summary(scope)
-            recent = [(m, to_chat(m)) for _, m, _ in self.history_store.buffer(scope)]
+            if "summary" in tiers:
+                summary, _, _ = self.history_store.summary(scope)
+            if "recent" in tiers:
+                recent = [(m, to_chat(m)) for _, m, _ in self.history_store.buffer(scope)]
         return build_context(
             hits=hits,
             summary=summary,
             recent=recent,
             token_budget=token_budget,
             counter=counter,
+            present_ids=present_ids,
         )
 
     # -- CRUD -----------------------------------------------------------------------------------

@@ -58,16 +58,40 @@ class HashingEmbedder:
 
 @dataclass
 class Reply:
-    """A scripted reply: the assistant ``content``, or an HTTP ``status`` with ``headers``,
-    after ``delay`` seconds; ``drop`` closes the connection without answering."""
+    """A scripted reply: the assistant ``content`` (and ``tool_calls``: dicts with ``id``,
+    ``name`` and ``arguments``, a JSON string or a dict), or an HTTP ``status`` with
+    ``headers``, after ``delay`` seconds; ``drop`` closes the connection without answering.
+    ``prompt_tokens=None`` reports the request's real size (tiktoken, as OpenAI counts it)."""
 
-    content: str = ""
+    content: str | None = ""
+    tool_calls: list[dict] | None = None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False
-    prompt_tokens: int = 10
+    prompt_tokens: int | None = 10
     completion_tokens: int = 5
+
+    def message(self) -> dict:
+        """The assistant message of the reply, as the API sends it."""
+        import json
+
+        message: dict = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {
+                        "name": call["name"],
+                        "arguments": call["arguments"]
+                        if isinstance(call.get("arguments"), str)
+                        else json.dumps(call.get("arguments") or {}),
+                    },
+                }
+                for call in self.tool_calls
+            ]
+        return message
 
 
 class ScriptedOpenAIServer:
@@ -162,6 +186,12 @@ class ScriptedOpenAIServer:
                     }
                     self._send(scripted.status, json.dumps(error).encode(), scripted.headers)
                     return
+                prompt_tokens = scripted.prompt_tokens
+                if prompt_tokens is None:
+                    from hybrid_memory.tokens import TokenCounter
+
+                    counter = TokenCounter.for_model(body.get("model") or "gpt-4o-mini")
+                    prompt_tokens = counter.count_messages(body["messages"], body.get("tools"))
                 payload = json.dumps(
                     {
                         "id": f"chatcmpl-{len(server.requests)}",
@@ -171,14 +201,14 @@ class ScriptedOpenAIServer:
                         "choices": [
                             {
                                 "index": 0,
-                                "finish_reason": "stop",
-                                "message": {"role": "assistant", "content": scripted.content},
+                                "finish_reason": "tool_calls" if scripted.tool_calls else "stop",
+                                "message": scripted.message(),
                             }
                         ],
                         "usage": {
-                            "prompt_tokens": scripted.prompt_tokens,
+                            "prompt_tokens": prompt_tokens,
                             "completion_tokens": scripted.completion_tokens,
-                            "total_tokens": scripted.prompt_tokens + scripted.completion_tokens,
+                            "total_tokens": prompt_tokens + scripted.completion_tokens,
                         },
                     }
                 ).encode()

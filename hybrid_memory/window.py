@@ -23,7 +23,9 @@ Strategies (names for ``strategies``):
 - ``delete``: drop the messages whose ``id`` is in ``delete_ids`` or that ``delete_if`` accepts.
 
 Invariants (property-tested): system/developer messages are never dropped; an assistant message
-with ``tool_calls`` and its tool results are kept or dropped together; order is preserved.
+with ``tool_calls`` and its tool results are kept or dropped together; order is preserved; the
+current turn (the latest user message and everything after it, e.g. a tool loop in progress) is
+never dropped, only shortened.
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hybrid_memory.errors import ConfigError, MessageFormatError, TokenBudgetError
+from hybrid_memory.errors import (
+    ConfigError,
+    ExtractionError,
+    MessageFormatError,
+    TokenBudgetError,
+)
 from hybrid_memory.registry import get_model_info
 from hybrid_memory.tokens import REPLY_PRIMING, TokenCounter
 
@@ -155,6 +162,8 @@ class WindowReport(BaseModel):
     truncated: int = 0
     summarized: int = 0
     fallback: bool = False
+    summary_error: str | None = None
+    """Set when the summarizer failed and the offline one wrote the summary instead."""
 
     @property
     def tokens_saved(self) -> int:
@@ -402,17 +411,26 @@ class ContextWindow:
                 "a model with a larger window"
             )
 
+    @staticmethod
+    def _tail(units: list[list[dict[str, Any]]]) -> int:
+        """Index of the first unit of the current turn: the latest user message and what
+        followed it (the calls and results of a tool loop). Strategies may shorten it
+        (truncate, compact_tools) but never drop it, so the model always sees the request it
+        is working on. Without a user message, the last unit."""
+        for i in range(len(units) - 1, -1, -1):
+            if units[i][0]["role"] == "user":
+                return i
+        return max(0, len(units) - 1)
+
     def _drop_oldest(self, units, tools, goal, report) -> list[list[dict[str, Any]]]:
         units = list(units)
-        last = len(units) - 1
+        tail = self._tail(units)
         while self._count_units(units, tools) > goal:
-            idx = next(
-                (i for i, u in enumerate(units) if not self._protected(u) and i != last), None
-            )
+            idx = next((i for i, u in enumerate(units[:tail]) if not self._protected(u)), None)
             if idx is None:
                 break
             report.dropped += len(units.pop(idx))
-            last -= 1
+            tail -= 1
         return units
 
     # -- strategies --
@@ -422,8 +440,9 @@ class ContextWindow:
 
     def _s_sliding_window(self, units, tools, report, goal):
         keep = self.values["keep_last"]
+        tail = self._tail(units)
         movable = [i for i, u in enumerate(units) if not self._protected(u)]
-        drop = set(movable[: max(0, len(movable) - keep)])
+        drop = {i for i in movable[: max(0, len(movable) - keep)] if i < tail}
         report.dropped += sum(len(units[i]) for i in drop)
         return [u for i, u in enumerate(units) if i not in drop]
 
@@ -492,14 +511,14 @@ class ContextWindow:
     def _s_selective(self, units, tools, report, goal):
         seen: set[tuple[str, str]] = set()
         out: list[list[dict[str, Any]]] = []
-        last = len(units) - 1
+        tail = self._tail(units)
         # walk newest first so the latest copy of a duplicate is the one kept
-        for i in range(last, -1, -1):
+        for i in range(len(units) - 1, -1, -1):
             u = units[i]
             m = u[0]
             text = _text(m.get("content")).strip()
             key = (m["role"], text)
-            if self._protected(u) or len(u) > 1 or i == last:
+            if self._protected(u) or len(u) > 1 or i >= tail:
                 seen.add(key)
                 out.append(u)
                 continue
@@ -515,17 +534,19 @@ class ContextWindow:
         from hybrid_memory.models import Message
 
         cap = self.settings.summary_max_tokens
+        tail = self._tail(units)
         head = [u for u in units if self._protected(u)]
-        rest = [u for u in units if not self._protected(u)]
-        budget = goal - self._count_units(head, tools) - cap - 10
+        rest = [u for u in units[:tail] if not self._protected(u)]
+        current = [u for u in units[tail:] if not self._protected(u)]
+        budget = goal - self._count_units(head + current, tools) - cap - 10
         # keep the newest turns that fit next to the summary; fold everything older
         kept: list[list[dict[str, Any]]] = []
         for u in reversed(rest):
-            if kept and self._count_units([*kept, u], None) > budget:
+            if self._count_units([*kept, u], None) > budget:
                 break
             kept.insert(0, u)
-        if len(kept) == len(rest) and len(rest) > 1:
-            kept = rest[1:]
+        if len(kept) == len(rest) and rest:
+            kept = rest[1:]  # over the goal with everything kept: fold at least the oldest
         folded = rest[: len(rest) - len(kept)]
         if not folded:
             return units
@@ -540,9 +561,18 @@ class ContextWindow:
             content = _text(u[0].get("content"))
             if content.startswith(SUMMARY_PREFIX):
                 previous = content[len(SUMMARY_PREFIX) :]
-        summary = self.summarizer.summarize(
-            previous, turns, max_tokens=cap, count_tokens=self.counter.count_text
-        )
+        try:
+            summary = self.summarizer.summarize(
+                previous, turns, max_tokens=cap, count_tokens=self.counter.count_text
+            )
+        except ExtractionError as exc:
+            # A model-backed summarizer failed: the offline one stands in, as in HybridMemory.
+            from extractors.summary import OfflineSummarizer
+
+            report.summary_error = f"{type(exc).__name__}: {exc}"
+            summary = OfflineSummarizer().summarize(
+                previous, turns, max_tokens=cap, count_tokens=self.counter.count_text
+            )
         summary = self.counter.truncate_text(summary, cap)
         report.summarized += sum(len(u) for u in folded)
         report.dropped += sum(len(u) for u in folded)

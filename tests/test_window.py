@@ -72,7 +72,9 @@ def window(**kw) -> ContextWindow:
     return ContextWindow(WindowSettings(**kw), summarizer=FirstWordsSummarizer())
 
 
-def check_invariants(original: list[dict], fitted: list[dict], limit: int) -> None:
+def check_invariants(
+    original: list[dict], fitted: list[dict], limit: int, *, current_kept: bool = True
+) -> None:
     assert COUNTER.count_messages(fitted) <= limit
     originals = [m for m in original if m["role"] == "system"]
     kept_system = [m for m in fitted if m["role"] == "system" and m not in originals]
@@ -88,6 +90,14 @@ def check_invariants(original: list[dict], fitted: list[dict], limit: int) -> No
     users = [m["content"] for m in original if m["role"] == "user"]
     kept = [m["content"] for m in fitted if m["role"] == "user"]
     assert kept == [u for u in users if u in kept]
+    # the current turn (latest user message onwards) is never dropped (unless deleted by hand)
+    if users and current_kept:
+        start = max(i for i, m in enumerate(original) if m["role"] == "user")
+        current = original[start:]
+        assert [m.get("tool_call_id") or m["role"] for m in fitted[-len(current) :]] == [
+            m.get("tool_call_id") or m["role"] for m in current
+        ]
+        assert fitted[-len(current)]["content"] == current[0]["content"]
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -106,7 +116,7 @@ def test_each_strategy_fits_and_keeps_invariants(strategy):
         delete_if=lambda m: m["role"] == "assistant" and not m.get("tool_calls"),
     )
     out = cw.fit(msgs)
-    check_invariants(msgs, out.messages, cw.limit)
+    check_invariants(msgs, out.messages, cw.limit, current_kept=strategy != "delete")
     assert out.report.triggered
     assert out.report.tokens_before > out.report.tokens_after
     assert strategy in out.report.strategies_applied
