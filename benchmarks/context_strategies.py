@@ -66,6 +66,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "selective": {"strategies": ["selective"]},
     "compact_tools": {"strategies": ["compact_tools"]},
     "summarize": {"strategies": ["summarize"]},
+    "delete": {"strategies": ["delete"]},
     "preset:conservative": {"preset": "conservative"},
     "preset:balanced": {"preset": "balanced"},
     "preset:aggressive": {"preset": "aggressive"},

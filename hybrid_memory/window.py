@@ -20,7 +20,11 @@ Strategies (names for ``strategies``):
   :class:`~extractors.base.Summarizer` (default: the offline summarizer).
 - ``sliding_window``: keep only the ``keep_last`` most recent turns.
 - ``token_window``: drop the oldest turns until the target is met.
-- ``delete``: drop the messages whose ``id`` is in ``delete_ids`` or that ``delete_if`` accepts.
+- ``delete``: drop the old history outright: everything but the system prompts, the summary
+  and the current turn.
+
+Independently of the strategies, messages whose ``id`` is in ``delete_ids`` or that
+``delete_if`` accepts are removed from every request, whatever its size.
 
 Invariants (property-tested): system/developer messages are never dropped; an assistant message
 with ``tool_calls`` and its tool results are kept or dropped together; order is preserved; the
@@ -66,7 +70,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "aggressive": {
         "trigger_ratio": 0.5,
         "target_ratio": 0.3,
-        "strategies": ["delete", "compact_tools", "selective", "summarize", "token_window"],
+        "strategies": ["compact_tools", "selective", "summarize", "token_window"],
         "keep_tool_results": 1,
         "keep_last": 6,
         "max_message_tokens": 1_000,
@@ -74,7 +78,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "balanced": {
         "trigger_ratio": 0.8,
         "target_ratio": 0.6,
-        "strategies": ["delete", "compact_tools", "summarize", "token_window"],
+        "strategies": ["compact_tools", "summarize", "token_window"],
         "keep_tool_results": 3,
         "keep_last": 10,
         "max_message_tokens": 4_000,
@@ -82,7 +86,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "conservative": {
         "trigger_ratio": 0.9,
         "target_ratio": 0.8,
-        "strategies": ["delete", "compact_tools", "token_window"],
+        "strategies": ["compact_tools", "token_window"],
         "keep_tool_results": 5,
         "keep_last": 20,
         "max_message_tokens": 8_000,
@@ -162,6 +166,8 @@ class WindowReport(BaseModel):
     truncated: int = 0
     summarized: int = 0
     fallback: bool = False
+    deleted: int = 0
+    """Messages removed because ``delete_ids`` / ``delete_if`` named them."""
     summary_error: str | None = None
     """Set when the summarizer failed and the offline one wrote the summary instead."""
 
@@ -244,8 +250,9 @@ class ContextWindow:
         summarizer: Any ``Summarizer`` for the ``summarize`` strategy (default: offline).
         tool_rules: Per-tool note templates for ``compact_tools`` (formatted with the call's
             arguments plus ``tool`` and ``tokens``); merged over :data:`DEFAULT_TOOL_RULES`.
-        delete_ids: Message ids the ``delete`` strategy removes.
-        delete_if: Predicate on a message dict; ``delete`` removes the ones it accepts.
+        delete_ids: Message ids removed from every request (whatever the strategies).
+        delete_if: Predicate on a message dict; the messages it accepts are removed from every
+            request.
 
     Example:
         >>> cw = ContextWindow(WindowSettings(context_window=4000, reserved_output_tokens=500))
@@ -330,18 +337,16 @@ class ContextWindow:
             trigger=int(self.limit * v["trigger_ratio"]),
             target=int(self.limit * v["target_ratio"]),
         )
-        if "delete" in v["strategies"] and (self.delete_ids or self.delete_if):
+        if self.delete_ids or self.delete_if:
             # an explicit deletion applies whatever the size
-            units = self._s_delete(units, tools, report, 0)
-            if report.dropped:
-                report.strategies_applied.append("delete")
+            units = self._delete_named(units, report)
         if self._count_units(units, tools) < report.trigger and not force:
             report.tokens_after = self._count_units(units, tools)
             return WindowResult(messages=self._flat(units), report=report)
         report.triggered = True
         goal = 0 if force else report.target  # force: every strategy runs fully
         for name in v["strategies"]:
-            if name == "delete" or self._count_units(units, tools) <= goal:
+            if self._count_units(units, tools) <= goal:
                 continue
             units = getattr(self, f"_s_{name}")(units, tools, report, goal)
             report.strategies_applied.append(name)
@@ -446,19 +451,27 @@ class ContextWindow:
         report.dropped += sum(len(units[i]) for i in drop)
         return [u for i, u in enumerate(units) if i not in drop]
 
-    def _s_delete(self, units, tools, report, goal):
+    def _delete_named(self, units, report):
         out = []
         for u in units:
-            if self._protected(u):
-                out.append(u)
-                continue
-            doomed = any(
+            doomed = not self._protected(u) and any(
                 m.get("id") in self.delete_ids or (self.delete_if and self.delete_if(m)) for m in u
             )
             if doomed:
                 report.dropped += len(u)
+                report.deleted += len(u)
             else:
                 out.append(u)
+        return out
+
+    def _s_delete(self, units, tools, report, goal):
+        tail = self._tail(units)
+        out = []
+        for i, u in enumerate(units):
+            if self._protected(u) or i >= tail:
+                out.append(u)
+            else:
+                report.dropped += len(u)
         return out
 
     def _s_truncate(self, units, tools, report, goal):

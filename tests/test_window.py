@@ -72,9 +72,7 @@ def window(**kw) -> ContextWindow:
     return ContextWindow(WindowSettings(**kw), summarizer=FirstWordsSummarizer())
 
 
-def check_invariants(
-    original: list[dict], fitted: list[dict], limit: int, *, current_kept: bool = True
-) -> None:
+def check_invariants(original: list[dict], fitted: list[dict], limit: int) -> None:
     assert COUNTER.count_messages(fitted) <= limit
     originals = [m for m in original if m["role"] == "system"]
     kept_system = [m for m in fitted if m["role"] == "system" and m not in originals]
@@ -90,8 +88,8 @@ def check_invariants(
     users = [m["content"] for m in original if m["role"] == "user"]
     kept = [m["content"] for m in fitted if m["role"] == "user"]
     assert kept == [u for u in users if u in kept]
-    # the current turn (latest user message onwards) is never dropped (unless deleted by hand)
-    if users and current_kept:
+    # the current turn (latest user message onwards) is never dropped
+    if users:
         start = max(i for i, m in enumerate(original) if m["role"] == "user")
         current = original[start:]
         assert [m.get("tool_call_id") or m["role"] for m in fitted[-len(current) :]] == [
@@ -113,10 +111,9 @@ def test_each_strategy_fits_and_keeps_invariants(strategy):
             max_message_tokens=20,
         ),
         summarizer=FirstWordsSummarizer(),
-        delete_if=lambda m: m["role"] == "assistant" and not m.get("tool_calls"),
     )
     out = cw.fit(msgs)
-    check_invariants(msgs, out.messages, cw.limit, current_kept=strategy != "delete")
+    check_invariants(msgs, out.messages, cw.limit)
     assert out.report.triggered
     assert out.report.tokens_before > out.report.tokens_after
     assert strategy in out.report.strategies_applied
@@ -231,6 +228,20 @@ def test_delete_by_id_and_predicate():
         delete_if=lambda m: "secret" in str(m.get("content")),
     )
     assert [m["content"] for m in cw.fit(msgs, force=True).messages] == ["c"]
+    # named messages go from every request, even small ones and without the strategy
+    named = ContextWindow(
+        WindowSettings(context_window=1_000, reserved_output_tokens=0, strategies=["truncate"]),
+        delete_ids={"m1"},
+    ).fit(msgs)
+    assert [m["content"] for m in named.messages] == ["secret b", "c"]
+    assert named.report.deleted == 1 and not named.report.triggered
+
+
+def test_delete_strategy_drops_old_history_but_not_the_current_turn():
+    msgs = conversation(20)
+    out = window(strategies=["delete"]).fit(msgs)
+    assert out.report.triggered and "delete" in out.report.strategies_applied
+    assert out.messages == [msgs[0], *msgs[-4:]]
 
 
 def test_presets_and_env(monkeypatch):
