@@ -4,6 +4,7 @@
     hybrid-memory search --user alice "Where does Alice live?"
     hybrid-memory context --user alice --budget 800 "Where does Alice live?"
     hybrid-memory export --user alice --out alice.jsonl
+    hybrid-memory stats --user alice
 
 Every command takes ``--data-dir`` (default ``$HYBRID_MEMORY_DATA_DIR`` or ``./.hybrid_memory``)
 and ``--json`` for machine-readable output; otherwise results print as tables. Errors print one
@@ -99,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="import JSON Lines written by export")
     p.add_argument("file", type=Path, help="input file ('-' = stdin)")
+
+    p = sub.add_parser("stats", help="token usage and cost of the memory's model calls")
+    p.add_argument("--user", dest="user_id", help="only this user's calls")
+    p.add_argument("--session", dest="session_id", help="only this session's calls")
+    # Also accepted after the command name; SUPPRESS keeps the value given before it.
+    p.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -107,6 +115,38 @@ def _open(args: argparse.Namespace):
 
     config = MemoryConfig(data_dir=args.data_dir) if args.data_dir else MemoryConfig()
     return HybridMemory(config)
+
+
+def _usage(args: argparse.Namespace) -> int:
+    """``stats``: reads only ``<data dir>/usage.sqlite3`` (no stores, no models)."""
+    from hybrid_memory import MemoryConfig
+    from hybrid_memory.usage import USAGE_DB_FILENAME, UsageTracker, render_usage_table
+
+    config = MemoryConfig(data_dir=args.data_dir) if args.data_dir else MemoryConfig()
+    path = config.data_dir / USAGE_DB_FILENAME
+    if path.exists():
+        tracker = UsageTracker(path)
+    else:
+        # Nothing recorded yet: report zero calls without creating the database.
+        if not args.json:
+            print(f"no usage recorded yet ({path} does not exist)", file=sys.stderr)
+        tracker = UsageTracker()
+    try:
+        stats = tracker.stats(session_id=args.session_id, user_id=args.user_id)
+    finally:
+        tracker.close()
+    data = stats.model_dump(mode="json")
+    data["compression"].update(
+        tokens_saved=stats.compression.tokens_saved,
+        savings_pct=stats.compression.savings_pct,
+    )
+    title = "Token usage and cost" + "".join(
+        f", {what} {value}"
+        for what, value in (("user", args.user_id), ("session", args.session_id))
+        if value is not None
+    )
+    _print(args, data, render_usage_table(stats, title=title))
+    return 0
 
 
 def _scope(args: argparse.Namespace) -> dict[str, str | None]:
@@ -163,6 +203,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from rich.table import Table
 
+    if args.command == "stats":
+        return _usage(args)
     if args.command == "import":
         lines = [line for line in _read(args.file).splitlines() if line.strip()]
         records = []

@@ -58,7 +58,7 @@ from hybrid_memory.models import (
 )
 from hybrid_memory.ranking import Candidate, fuse
 from hybrid_memory.tokens import TokenCounter
-from hybrid_memory.usage import UsageTracker
+from hybrid_memory.usage import USAGE_DB_FILENAME, UsageTracker
 from stores.chroma import ChromaVectorStore
 from stores.sqlite import SQLiteHistoryStore, VectorOp
 
@@ -131,7 +131,8 @@ class HybridMemory:
         self.config = config
         self._lock = threading.RLock()
         self._in_flight: set[tuple[str, str]] = set()
-        self.usage = UsageTracker()
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.usage = UsageTracker(db_path=config.data_dir / USAGE_DB_FILENAME)
         self.embedder: Embedder = config.embedder or self._default_embedder()
         # The offline pipeline is always there: it is the default, and the fallback of a
         # model-backed pipeline when the model fails.
@@ -158,7 +159,6 @@ class HybridMemory:
             LLMConsolidator(self.llm) if self.llm else self.offline_consolidator
         )
         self._counter = TokenCounter.for_model(config.summary.token_model)
-        config.data_dir.mkdir(parents=True, exist_ok=True)
         self.history_store = SQLiteHistoryStore(
             config.sqlite_path, busy_timeout_ms=config.sqlite.busy_timeout_ms
         )
@@ -215,6 +215,7 @@ class HybridMemory:
         with self._lock:
             self.history_store.close()
             self.vector_store.close()
+            self.usage.close()
 
     def __enter__(self) -> HybridMemory:
         return self
@@ -1201,7 +1202,8 @@ class HybridMemory:
         return self.history_store.history(memory_id)
 
     def reset(self) -> None:
-        """Delete everything: every scope's memories, history, turns and summaries."""
+        """Delete everything: every scope's memories, history, turns and summaries. Usage
+        records (:attr:`usage`) are kept: they are billing records, not memory."""
         with self._lock:
             self.history_store.reset()
             self.vector_store.reset()

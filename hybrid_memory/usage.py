@@ -10,8 +10,10 @@ Costs come from :mod:`hybrid_memory.registry`; unknown models cost 0 and are lis
 gives the tokens saved and the savings percentage.
 
 :meth:`UsageTracker.record` keeps the ``(model, prompt_tokens, completion_tokens, category)``
-signature of an LLM client's ``on_usage`` hook. Pass ``db_path`` to persist rows to SQLite
-(reloaded on start). :func:`render_usage_table` draws :class:`UsageStats` with rich.
+signature of an LLM client's ``on_usage`` hook; :meth:`UsageTracker.attribute` supplies the
+session and user such a hook cannot pass. Rows live in SQLite (a file with ``db_path``, else in
+memory) and :meth:`UsageTracker.stats` aggregates them with SQL. :func:`render_usage_table`
+draws :class:`UsageStats` with rich.
 """
 
 from __future__ import annotations
@@ -19,11 +21,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from hybrid_memory.errors import StoreError
 from hybrid_memory.models import utcnow
 from hybrid_memory.registry import get_model_info
 
@@ -77,13 +84,37 @@ class UsageStats(BaseModel):
     since: str
 
 
+USAGE_DB_FILENAME = "usage.sqlite3"
+"""File name of the usage database inside a memory's data directory."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage_calls (
   at TEXT, model TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, category TEXT,
   session_id TEXT, user_id TEXT, estimated INTEGER);
 CREATE TABLE IF NOT EXISTS usage_compressions (
   at TEXT, session_id TEXT, user_id TEXT, tokens_before INTEGER, tokens_after INTEGER);
+CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS usage_calls_session ON usage_calls(session_id);
+CREATE INDEX IF NOT EXISTS usage_calls_user ON usage_calls(user_id);
 """
+
+# The first call or compression recorded (the database's start), for ``UsageStats.since``.
+# A database written before the meta table existed takes its oldest row's time.
+_SINCE = """
+INSERT OR IGNORE INTO usage_meta(key, value) VALUES ('since', COALESCE(
+  (SELECT MIN(at) FROM (SELECT at FROM usage_calls UNION ALL SELECT at FROM usage_compressions)),
+  ?))
+"""
+
+_BUSY_TIMEOUT_S = 5.0
+
+# Restricts a query to one session and/or user; parameters (session_id, user_id), None = any.
+_WHERE = "WHERE (?1 IS NULL OR session_id = ?1) AND (?2 IS NULL OR user_id = ?2)"
+
+# Defaults supplied by UsageTracker.attribute: tracker key -> (session_id, user_id).
+_ATTRIBUTION: ContextVar[Mapping[object, tuple[str | None, str | None]]] = ContextVar(
+    "hybrid_memory_usage_attribution", default=MappingProxyType({})
+)
 
 
 def _usage_numbers(usage: Any) -> tuple[int, int] | None:
@@ -102,10 +133,15 @@ def _usage_numbers(usage: Any) -> tuple[int, int] | None:
 
 
 class UsageTracker:
-    """Thread-safe accumulator of LLM calls and compressions.
+    """Thread-safe record of LLM calls and compressions, aggregated with SQL.
+
+    Rows live in SQLite only: the file ``db_path`` when given (WAL mode with a busy timeout,
+    so another process, e.g. ``hybrid-memory stats``, can read while this one writes), else a
+    private in-memory database.
 
     Args:
-        db_path: Optional SQLite file; rows are appended there and reloaded on start.
+        db_path: Optional SQLite file; rows are appended there and counted by every tracker
+            that opens it later.
 
     Example:
         >>> t = UsageTracker()
@@ -116,24 +152,86 @@ class UsageTracker:
 
     def __init__(self, db_path: str | Path | None = None) -> None:
         self._lock = threading.Lock()
-        self._since = utcnow().isoformat()
-        self._rows: list[tuple[str, int, int, str, str | None, str | None, bool]] = []
-        self._compressions: list[tuple[str | None, str | None, int, int]] = []
-        self._db: sqlite3.Connection | None = None
-        if db_path is not None:
-            self._db = sqlite3.connect(str(db_path), check_same_thread=False)
-            self._db.executescript(_SCHEMA)
-            for row in self._db.execute(
-                "SELECT model, prompt_tokens, completion_tokens, category, session_id, user_id,"
-                " estimated FROM usage_calls"
-            ):
-                self._rows.append((*row[:6], bool(row[6])))
-            self._compressions.extend(
-                self._db.execute(
-                    "SELECT session_id, user_id, tokens_before, tokens_after"
-                    " FROM usage_compressions"
-                )
+        self._key = object()  # identifies this tracker in the attribution context
+        self._path = str(db_path) if db_path is not None else None
+        self._in_memory = db_path is None
+        try:
+            db = sqlite3.connect(
+                ":memory:" if db_path is None else str(db_path),
+                timeout=_BUSY_TIMEOUT_S,
+                check_same_thread=False,
+                isolation_level=None,  # autocommit: every INSERT is its own transaction
             )
+            if db_path is not None:
+                db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+            db.executescript(_SCHEMA)
+            db.execute(_SINCE, (utcnow().isoformat(),))
+            self._since: str = db.execute(
+                "SELECT value FROM usage_meta WHERE key = 'since'"
+            ).fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the usage database at {db_path}: {exc}") from exc
+        self._db: sqlite3.Connection | None = db
+
+    # -- attribution ----------------------------------------------------------------------------
+
+    @contextmanager
+    def attribute(
+        self, *, session_id: str | None = None, user_id: str | None = None
+    ) -> Iterator[None]:
+        """Attribute the calls recorded inside the block to a session and/or user.
+
+        :meth:`record`, :meth:`record_call` and :meth:`record_compression` calls made inside
+        (in this thread or asyncio task, and tasks it starts) that pass ``session_id`` or
+        ``user_id`` as None get these instead; explicit values win. A None here keeps the
+        enclosing block's value; nested blocks restore the outer values on exit. Built on
+        :mod:`contextvars`, so other threads and concurrent tasks are unaffected.
+
+        Useful for hooks that know nothing of sessions, such as an LLM client's ``on_usage``:
+
+        Example:
+            >>> t = UsageTracker()
+            >>> with t.attribute(session_id="s1", user_id="alice"):
+            ...     t.record("gpt-4o-mini", 100, 10, "extraction")  # the hook's signature
+            >>> t.stats().by_user["alice"].calls
+            1
+        """
+        current = _ATTRIBUTION.get()
+        outer_session, outer_user = current.get(self._key, (None, None))
+        inner = (
+            session_id if session_id is not None else outer_session,
+            user_id if user_id is not None else outer_user,
+        )
+        token = _ATTRIBUTION.set(MappingProxyType({**current, self._key: inner}))
+        try:
+            yield
+        finally:
+            _ATTRIBUTION.reset(token)
+
+    def _attributed(
+        self, session_id: str | None, user_id: str | None
+    ) -> tuple[str | None, str | None]:
+        default_session, default_user = _ATTRIBUTION.get().get(self._key, (None, None))
+        return (
+            session_id if session_id is not None else default_session,
+            user_id if user_id is not None else default_user,
+        )
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError(f"the usage database {self._path} is closed")
+        return self._db
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._lock:
+            try:
+                self._connection().execute(sql, params)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"cannot write usage to {self._path}: {exc}") from exc
 
     def record(
         self,
@@ -147,23 +245,20 @@ class UsageTracker:
         estimated: bool = False,
     ) -> None:
         """Record one call's tokens (usable directly as an LLM client's ``on_usage`` hook)."""
-        row = (
-            model,
-            int(prompt_tokens),
-            int(completion_tokens),
-            category,
-            session_id,
-            user_id,
-            estimated,
+        session_id, user_id = self._attributed(session_id, user_id)
+        self._write(
+            "INSERT INTO usage_calls VALUES (?,?,?,?,?,?,?,?)",
+            (
+                utcnow().isoformat(),
+                model,
+                int(prompt_tokens),
+                int(completion_tokens),
+                category,
+                session_id,
+                user_id,
+                int(estimated),
+            ),
         )
-        with self._lock:
-            self._rows.append(row)
-            if self._db is not None:
-                self._db.execute(
-                    "INSERT INTO usage_calls VALUES (?,?,?,?,?,?,?,?)",
-                    (utcnow().isoformat(), *row[:6], int(estimated)),
-                )
-                self._db.commit()
 
     def record_call(
         self,
@@ -215,69 +310,73 @@ class UsageTracker:
         user_id: str | None = None,
     ) -> None:
         """Record one context-window compression (e.g. from a ``WindowReport``)."""
-        row = (session_id, user_id, int(tokens_before), int(tokens_after))
-        with self._lock:
-            self._compressions.append(row)
-            if self._db is not None:
-                self._db.execute(
-                    "INSERT INTO usage_compressions VALUES (?,?,?,?,?)",
-                    (utcnow().isoformat(), *row),
-                )
-                self._db.commit()
+        session_id, user_id = self._attributed(session_id, user_id)
+        self._write(
+            "INSERT INTO usage_compressions VALUES (?,?,?,?,?)",
+            (utcnow().isoformat(), session_id, user_id, int(tokens_before), int(tokens_after)),
+        )
+
+    # -- reading --------------------------------------------------------------------------------
 
     def stats(self, *, session_id: str | None = None, user_id: str | None = None) -> UsageStats:
         """Totals, optionally restricted to one session and/or user."""
         with self._lock:
-            rows = list(self._rows)
-            compressions = list(self._compressions)
-        rows = [
-            r
-            for r in rows
-            if (session_id is None or r[4] == session_id) and (user_id is None or r[5] == user_id)
-        ]
-        groups: dict[str, dict[str, UsageTotals]] = {
+            db = self._connection()
+            try:
+                groups = db.execute(
+                    "SELECT model, category, session_id, user_id, COUNT(*),"
+                    " SUM(prompt_tokens), SUM(completion_tokens), SUM(estimated)"
+                    f" FROM usage_calls {_WHERE}"
+                    " GROUP BY model, category, session_id, user_id ORDER BY MIN(rowid)",
+                    (session_id, user_id),
+                ).fetchall()
+                compressions, before, after = db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(tokens_before), 0),"
+                    f" COALESCE(SUM(tokens_after), 0) FROM usage_compressions {_WHERE}",
+                    (session_id, user_id),
+                ).fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"cannot read usage from {self._path}: {exc}") from exc
+        by: dict[str, dict[str, UsageTotals]] = {
             k: defaultdict(UsageTotals) for k in ("category", "model", "session", "user")
         }
         total, unpriced = UsageTotals(), set()
-        for model, prompt, completion, category, session, user, estimated in rows:
-            price = price_of(model)
+        prices: dict[str, tuple[float, float] | None] = {}
+        for model, category, session, user, calls, prompt, completion, estimated in groups:
+            if model not in prices:
+                prices[model] = price_of(model)
+            price = prices[model]
             cost = (prompt * price[0] + completion * price[1]) / 1e6 if price else 0.0
             if price is None:
                 unpriced.add(model)
-            buckets = [total, groups["category"][category], groups["model"][model]]
+            buckets = [total, by["category"][category], by["model"][model]]
             if session is not None:
-                buckets.append(groups["session"][session])
+                buckets.append(by["session"][session])
             if user is not None:
-                buckets.append(groups["user"][user])
+                buckets.append(by["user"][user])
             for bucket in buckets:
-                bucket.calls += 1
+                bucket.calls += calls
                 bucket.prompt_tokens += prompt
                 bucket.completion_tokens += completion
                 bucket.cost_usd = round(bucket.cost_usd + cost, 8)
-                bucket.estimated_calls += int(estimated)
-        comp = CompressionTotals()
-        for session, user, before, after in compressions:
-            if (session_id is None or session == session_id) and (
-                user_id is None or user == user_id
-            ):
-                comp.compressions += 1
-                comp.tokens_before += before
-                comp.tokens_after += after
+                bucket.estimated_calls += estimated
         return UsageStats(
             total=total,
-            by_category=dict(groups["category"]),
-            by_model=dict(groups["model"]),
-            by_session=dict(groups["session"]),
-            by_user=dict(groups["user"]),
-            compression=comp,
+            by_category=dict(by["category"]),
+            by_model=dict(by["model"]),
+            by_session=dict(by["session"]),
+            by_user=dict(by["user"]),
+            compression=CompressionTotals(
+                compressions=compressions, tokens_before=before, tokens_after=after
+            ),
             unpriced=sorted(unpriced),
             since=self._since,
         )
 
     def close(self) -> None:
-        """Close the SQLite file, if any."""
+        """Close the SQLite file, if any (an in-memory tracker stays usable)."""
         with self._lock:
-            if self._db is not None:
+            if self._db is not None and not self._in_memory:
                 self._db.close()
                 self._db = None
 

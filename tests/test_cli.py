@@ -7,6 +7,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from hybrid_memory.usage import UsageTracker
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -125,3 +129,58 @@ def test_cli_bench_runs_the_locomo_benchmark(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "results.json").read_text())["questions"] == 8
+
+
+def test_cli_stats_reads_the_usage_database(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    t = UsageTracker(data / "usage.sqlite3")
+    t.record("gpt-4o-mini", 1_000_000, 0, "extraction", session_id="s1", user_id="alice")
+    t.record("gpt-4o", 1_234, 56, "chat", session_id="s1", user_id="alice")
+    t.record("gpt-4o", 500, 5, "chat", session_id="s2", user_id="bob")
+    t.record_compression(1_000, 250, session_id="s1", user_id="alice")
+    t.close()
+
+    table = cli(data, "stats", "--user", "alice")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert "bob" not in table.stdout and "750 tokens saved (75.0%)" in table.stdout
+    total = next(line for line in lines if "total" in line).replace("│", " ").split()
+    assert total == ["total", "2", "1,001,234", "56", "0.1536"]
+
+    body = json.loads(cli(data, "--json", "stats", "--user", "alice").stdout)
+    assert body["total"]["calls"] == 2
+    assert body["total"]["prompt_tokens"] == 1_001_234
+    assert body["total"]["cost_usd"] == pytest.approx(0.15 + (1_234 * 2.5 + 56 * 10) / 1e6)
+    assert set(body["by_category"]) == {"extraction", "chat"} and set(body["by_user"]) == {"alice"}
+    assert body["compression"] == {
+        "compressions": 1,
+        "tokens_before": 1_000,
+        "tokens_after": 250,
+        "tokens_saved": 750,
+        "savings_pct": 75.0,
+    }
+
+    # options after the command name, --data-dir overriding the environment's data dir
+    session = cli(tmp_path / "elsewhere", "stats", "--session", "s2", "--json", "--data-dir", data)
+    body = json.loads(session.stdout)
+    assert body["by_user"]["bob"]["completion_tokens"] == 5 and body["total"]["calls"] == 1
+    assert body["compression"]["compressions"] == 0
+
+
+def test_cli_stats_without_usage_yet_and_with_a_bad_file(tmp_path):
+    empty = cli(tmp_path / "none", "--json", "stats")
+    assert empty.returncode == 0, empty.stderr
+    body = json.loads(empty.stdout)
+    assert body["total"]["calls"] == 0 and body["compression"]["savings_pct"] == 0.0
+    assert not (tmp_path / "none").exists()  # reading creates nothing
+    table = cli(tmp_path / "none", "stats")
+    assert table.returncode == 0 and "0 compressions" in table.stdout
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "usage.sqlite3").write_text("not a database " * 100)
+    broken = cli(bad, "stats")
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("error: cannot open the usage database")
+    assert len(broken.stderr.strip().splitlines()) == 1
