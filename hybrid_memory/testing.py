@@ -61,7 +61,8 @@ class Reply:
     """A scripted reply: the assistant ``content`` (and ``tool_calls``: dicts with ``id``,
     ``name`` and ``arguments``, a JSON string or a dict), or an HTTP ``status`` with
     ``headers``, after ``delay`` seconds; ``drop`` closes the connection without answering.
-    ``prompt_tokens=None`` reports the request's real size (tiktoken, as OpenAI counts it)."""
+    ``prompt_tokens=None`` / ``completion_tokens=None`` report the real sizes of the request and
+    of the reply (tiktoken, as OpenAI counts them)."""
 
     content: str | None = ""
     tool_calls: list[dict] | None = None
@@ -70,7 +71,7 @@ class Reply:
     delay: float = 0.0
     drop: bool = False
     prompt_tokens: int | None = 10
-    completion_tokens: int = 5
+    completion_tokens: int | None = 5
 
     def message(self) -> dict:
         """The assistant message of the reply, as the API sends it."""
@@ -186,12 +187,15 @@ class ScriptedOpenAIServer:
                     }
                     self._send(scripted.status, json.dumps(error).encode(), scripted.headers)
                     return
+                from hybrid_memory.tokens import TokenCounter
+
+                counter = TokenCounter.for_model(body.get("model") or "gpt-4o-mini")
                 prompt_tokens = scripted.prompt_tokens
                 if prompt_tokens is None:
-                    from hybrid_memory.tokens import TokenCounter
-
-                    counter = TokenCounter.for_model(body.get("model") or "gpt-4o-mini")
                     prompt_tokens = counter.count_messages(body["messages"], body.get("tools"))
+                completion_tokens = scripted.completion_tokens
+                if completion_tokens is None:
+                    completion_tokens = counter.count_message(scripted.message()) - 4
                 payload = json.dumps(
                     {
                         "id": f"chatcmpl-{len(server.requests)}",
@@ -207,8 +211,8 @@ class ScriptedOpenAIServer:
                         ],
                         "usage": {
                             "prompt_tokens": prompt_tokens,
-                            "completion_tokens": scripted.completion_tokens,
-                            "total_tokens": prompt_tokens + scripted.completion_tokens,
+                            "completion_tokens": completion_tokens,
+                            "total_tokens": prompt_tokens + completion_tokens,
                         },
                     }
                 ).encode()

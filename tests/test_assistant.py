@@ -417,3 +417,15 @@ def test_memory_pipeline_calls_are_attributed_to_the_session(tmp_path):
             pipeline_calls = sum(t.calls for c, t in stats.by_category.items() if c != "chat")
             assert pipeline_calls == len(mem_server.requests) >= 1
             assert stats.by_user["ana"].calls == 1 + pipeline_calls
+
+
+def test_agent_demo_runs_offline_and_recalls_across_sessions(tmp_path, capsys, real_embedder):
+    from hybrid_memory import agent_demo
+
+    assert agent_demo.main(["--data-dir", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    # the replies are scripted, but they depend on what the memory put into the request
+    assert "you deploy on Fridays." in out
+    assert "Test against billing_stage." in out
+    assert "compressed" in out and "tokens saved" in out
+    assert "billing-thursday" in out and "priya" in out
