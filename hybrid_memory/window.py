@@ -15,7 +15,9 @@ Strategies (names for ``strategies``):
 - ``compact_tools``: replace old tool results (all but the ``keep_tool_results`` most recent)
   by a one-line note from a per-tool rule (``read_file`` -> "Content of {path} was read here;
   read it again if needed"); the call itself is kept.
-- ``selective``: drop acknowledgements ("ok", "thanks!") and earlier exact duplicates.
+- ``selective``: drop acknowledgements ("ok", "thanks!") and earlier exact duplicates, then the
+  oldest plain exchanges; keep system prompts, tool calls with their results, errors, messages
+  flagged important (``"important": True`` or ``important_if``) and the current turn.
 - ``summarize``: fold the oldest turns into a summary system message with any
   :class:`~extractors.base.Summarizer` (default: the offline summarizer).
 - ``sliding_window``: keep only the ``keep_last`` most recent turns.
@@ -101,6 +103,7 @@ DEFAULT_TOOL_RULES: dict[str, str] = {
     "list_dir": "Listing of {path} was here; list it again if needed.",
     "run": "Output of {command!r} was here; run it again if needed.",
 }
+_ERROR = re.compile(r"^\s*(error|exception|traceback|failed)\b", re.IGNORECASE)
 DEFAULT_TOOL_NOTE = "Result of {tool} ({tokens} tokens) was here; call it again if needed."
 
 _ACK = re.compile(
@@ -253,6 +256,8 @@ class ContextWindow:
         delete_ids: Message ids removed from every request (whatever the strategies).
         delete_if: Predicate on a message dict; the messages it accepts are removed from every
             request.
+        important_if: Predicate on a message dict; ``selective`` keeps the messages it accepts
+            (as it keeps those with ``"important": True``).
 
     Example:
         >>> cw = ContextWindow(WindowSettings(context_window=4000, reserved_output_tokens=500))
@@ -269,6 +274,7 @@ class ContextWindow:
         tool_rules: dict[str, str] | None = None,
         delete_ids: set[str] | None = None,
         delete_if: Callable[[dict[str, Any]], bool] | None = None,
+        important_if: Callable[[dict[str, Any]], bool] | None = None,
     ):
         self.settings = settings or WindowSettings()
         self.values = self.settings.resolved()
@@ -287,6 +293,7 @@ class ContextWindow:
         self.tool_rules = DEFAULT_TOOL_RULES | (tool_rules or {})
         self.delete_ids = set(delete_ids or ())
         self.delete_if = delete_if
+        self.important_if = important_if
         self._local = threading.local()
 
     @property
@@ -541,7 +548,28 @@ class ContextWindow:
             seen.add(key)
             out.append(u)
         out.reverse()
+        # Then the plain exchanges, oldest first: what stays is the system prompts, tool calls
+        # with their results, errors, messages flagged important and the current turn.
+        tail = self._tail(out)
+        keep = [
+            self._protected(u) or i >= tail or self._kept_by_selective(u) for i, u in enumerate(out)
+        ]
+        i = 0
+        while i < len(out) and self._count_units(out, tools) > goal:
+            if keep[i]:
+                i += 1
+                continue
+            report.dropped += len(out.pop(i))
+            keep.pop(i)
         return out
+
+    def _kept_by_selective(self, unit: list[dict[str, Any]]) -> bool:
+        if len(unit) > 1 or unit[0].get("tool_calls"):
+            return True
+        m = unit[0]
+        if m.get("important") is True or (self.important_if and self.important_if(m)):
+            return True
+        return bool(_ERROR.match(_text(m.get("content"))))
 
     def _s_summarize(self, units, tools, report, goal):
         from hybrid_memory.models import Message
@@ -551,7 +579,13 @@ class ContextWindow:
         head = [u for u in units if self._protected(u)]
         rest = [u for u in units[:tail] if not self._protected(u)]
         current = [u for u in units[tail:] if not self._protected(u)]
-        budget = goal - self._count_units(head + current, tools) - cap - 10
+        # the summary must leave room for the current turn under the hard limit: it cannot
+        # be dropped later (it is a system message)
+        fixed = self._count_units(head + current, tools)
+        cap = min(cap, self.limit - fixed - 10)
+        if cap <= 0:
+            return units
+        budget = goal - fixed - cap - 10
         # keep the newest turns that fit next to the summary; fold everything older
         kept: list[list[dict[str, Any]]] = []
         for u in reversed(rest):

@@ -476,3 +476,36 @@ def test_a_dominant_user_and_a_small_one_stay_apart(memory):
     small = memory.search("garden shed", user_id="small", limit=100)
     assert len(big) == 40 and all(h.user_id == "big" for h in big)
     assert [h.memory for h in small] == ["The garden shed key is under the blue pot."]
+
+
+def test_context_tiers_and_messages_already_sent(memory):
+    texts = [
+        "I go sailing on Lake Geneva every summer.",
+        "My sailing boat is a red dinghy called Mistral.",
+        "Next year I want to try sailing across the Channel.",
+    ]
+    memory.add([say(t, f"s{i}") for i, t in enumerate(texts)], user_id="c", run_id="r")
+    full = memory.get_context("sailing", user_id="c", run_id="r", token_budget=800)
+    assert full.recent_ids == ["s0", "s1", "s2"]
+    only = memory.get_context(
+        "sailing", user_id="c", run_id="r", token_budget=800, tiers=["memories"]
+    )
+    assert only.recent == [] and only.summary is None and only.sections["recent"] == 0
+    assert len(only.messages) == 1 and only.messages[0]["role"] == "system"
+    # without the recent tier the observations of those turns come back as memories...
+    observed = {s for m in only.memories if m.kind == "observation" for s in m.sources}
+    assert observed == {"s0", "s1", "s2"}
+    # ...unless the caller says it sends them verbatim anyway
+    skipped = memory.get_context(
+        "sailing",
+        user_id="c",
+        run_id="r",
+        token_budget=800,
+        tiers=["memories"],
+        present_ids=["s0", "s1"],
+    )
+    observed = {s for m in skipped.memories if m.kind == "observation" for s in m.sources}
+    assert observed == {"s2"}
+    for bad in ({"tiers": "memories"}, {"tiers": ["facts"]}, {"present_ids": "s0"}):
+        with pytest.raises(UserInputError):
+            memory.get_context("sailing", user_id="c", token_budget=100, **bad)

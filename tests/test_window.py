@@ -216,6 +216,34 @@ def test_selective_drops_acknowledgements_and_duplicates():
     assert texts == ["s", "same question", "a real answer"]
 
 
+def test_selective_keeps_tools_errors_and_flagged_messages_and_drops_plain_turns_first():
+    msgs = [{"role": "system", "content": "s"}]
+    msgs.append({"role": "user", "content": "Remember: never touch prod.", "important": True})
+    msgs.append({"role": "user", "content": "Error: the build broke on step 3."})
+    for i in range(12):
+        msgs.append({"role": "user", "content": f"plain question {i} " + "words " * 30})
+        msgs.append({"role": "assistant", "content": f"plain answer {i} " + "words " * 30})
+    msgs += conversation(2)[1:]
+    msgs.append({"role": "user", "content": "keep me, I am marked", "id": "k"})
+    msgs.append({"role": "user", "content": "the current question"})
+    cw = ContextWindow(
+        WindowSettings(context_window=1_600, reserved_output_tokens=100, strategies=["selective"]),
+        important_if=lambda m: m.get("id") == "k",
+        summarizer=FirstWordsSummarizer(),
+    )
+    out = cw.fit(msgs)
+    check_invariants(msgs, out.messages, cw.limit)
+    texts = [str(m.get("content")) for m in out.messages]
+    for kept in ("Remember: never touch prod.", "Error: the build broke", "keep me, I am marked"):
+        assert any(t.startswith(kept) for t in texts)
+    assert sum(1 for m in out.messages if m["role"] == "tool") == 2  # tool units untouched
+    plain = [t for t in texts if t.startswith("plain")]
+    assert plain and len(plain) < 24  # some plain turns went, the oldest first
+    first_kept = min(int(t.split()[2]) for t in plain)
+    assert all(f"plain question {i} " not in " ".join(texts) for i in range(first_kept))
+    assert out.report.tokens_after <= out.report.target and not out.report.fallback
+
+
 def test_delete_by_id_and_predicate():
     msgs = [
         {"role": "user", "content": "a", "id": "m1"},
