@@ -269,7 +269,8 @@ class Assistant:
         if memory_message is not None:
             head.append(memory_message)
 
-        tool_choice: str | None = None
+        # tool_choice is only sent with tools ("none" forbids calls once the rounds are spent)
+        tool_choice: str | None = "none" if self.tools and self.max_tool_rounds == 0 else None
         rounds = 0
         while True:
             # A request that cannot fit raises TokenBudgetError here, before any model call.
@@ -300,10 +301,10 @@ class Assistant:
             )
             turn.prompt_tokens += prompt
             turn.completion_tokens += completion
-            if calls and tool_choice is None:
+            if calls and tool_choice is None and rounds < self.max_tool_rounds:
                 self._run_tools(content, calls, emit, turn)
                 rounds += 1
-                if rounds >= self.max_tool_rounds:
+                if rounds >= self.max_tool_rounds and self.tools:
                     tool_choice = "none"
                 continue
             if calls:

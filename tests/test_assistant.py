@@ -337,6 +337,11 @@ def test_tool_rounds_are_bounded(memory):
         events = assistant.sessions.events("s")
         assert any("tool_choice='none'" in e.payload.get("message", "") for e in events)
 
+        no_tools = make_assistant(server, memory, max_tool_rounds=0)
+        turn = no_tools.chat("loop forever", user_id="u", session_id="s0")
+        assert turn.model_calls == 1 and turn.tool_runs == []
+        assert server.requests[-1]["tool_choice"] == "none"
+
 
 def test_bad_input_is_refused_before_anything_is_written(memory):
     with ScriptedOpenAIServer(lambda body: "ok") as server:
