@@ -57,7 +57,7 @@ from hybrid_memory.llm import LLMClient, LLMConfig, LLMUnavailableError
 from hybrid_memory.models import utcnow
 from hybrid_memory.session_models import SessionEvent, SessionEventType, apply_event, replay
 from hybrid_memory.sessions import SessionManager
-from hybrid_memory.usage import UsageStats, UsageTracker
+from hybrid_memory.usage import USAGE_DB_FILENAME, UsageStats, UsageTracker
 from hybrid_memory.window import ContextWindow, WindowReport, WindowSettings
 
 if TYPE_CHECKING:
@@ -194,8 +194,16 @@ class Assistant:
             sessions = SessionManager(open_session_backend(SQLiteSessionConfig(data_dir=data_dir)))
         self.sessions = sessions
         if usage is None:
-            usage = memory.usage if memory is not None else UsageTracker()
+            usage = (
+                UsageTracker(memory.config.data_dir / USAGE_DB_FILENAME)
+                if memory is not None
+                else UsageTracker()
+            )
         self.usage = usage
+        if memory is not None and memory.on_usage is None:
+            # The memory pipeline's own model calls land in the same tracker, attributed to
+            # the session and user of the turn they serve.
+            memory.on_usage = usage.record
 
     def _check_tools(self) -> None:
         names = []
@@ -464,13 +472,8 @@ class Assistant:
                     "timestamp": utcnow(),
                 }
             )
-        trackers = {id(t): t for t in (self.usage, self.memory.usage)}.values()
         try:
-            with contextlib.ExitStack() as stack:
-                for tracker in trackers:
-                    stack.enter_context(
-                        tracker.attribute(session_id=session.id, user_id=session.user_id)
-                    )
+            with self.usage.attribute(session_id=session.id, user_id=session.user_id):
                 self.memory.add(
                     messages,
                     user_id=session.user_id,

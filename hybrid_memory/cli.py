@@ -14,9 +14,10 @@ line saying what to change and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
     _scope_args(p)
     p.add_argument("--out", type=Path, help="output file (default: stdout)")
 
-    p = sub.add_parser(
-        "bench",
-        help="run the LoCoMo recall benchmark (see python -m benchmarks.locomo -h)",
-        add_help=False,
-    )
-    p.add_argument("bench_args", nargs=argparse.REMAINDER)
-
     p = sub.add_parser("import", help="import JSON Lines written by export")
     p.add_argument("file", type=Path, help="input file ('-' = stdin)")
 
@@ -110,11 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(args: argparse.Namespace):
+@contextlib.contextmanager
+def _open(args: argparse.Namespace) -> Iterator[Any]:
+    """The memory, with its model calls recorded in ``<data dir>/usage.sqlite3`` (what
+    ``stats`` reads)."""
     from hybrid_memory import HybridMemory, MemoryConfig
+    from hybrid_memory.usage import USAGE_DB_FILENAME, UsageTracker
 
     config = MemoryConfig(data_dir=args.data_dir) if args.data_dir else MemoryConfig()
-    return HybridMemory(config)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    tracker = UsageTracker(config.data_dir / USAGE_DB_FILENAME)
+    try:
+        with HybridMemory(config, on_usage=tracker.record) as memory:
+            yield memory
+    finally:
+        tracker.close()
 
 
 def _usage(args: argparse.Namespace) -> int:
@@ -195,11 +199,6 @@ def _memory_table(title: str, rows: list[dict[str, Any]], score: bool = False):
 
 def run(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"]:
-        # Everything after "bench" belongs to the benchmark's own parser (--help included).
-        from benchmarks.locomo import main as bench_main
-
-        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     from rich.table import Table
 

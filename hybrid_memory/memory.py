@@ -36,7 +36,7 @@ from hybrid_memory.errors import (
     UserInputError,
 )
 from hybrid_memory.filters import compile_filter
-from hybrid_memory.llm import LLMClient, LLMConfig
+from hybrid_memory.llm import LLMClient, LLMConfig, UsageHook
 from hybrid_memory.messages import normalize_messages, to_chat
 from hybrid_memory.models import (
     AddEvent,
@@ -58,7 +58,6 @@ from hybrid_memory.models import (
 )
 from hybrid_memory.ranking import Candidate, fuse
 from hybrid_memory.tokens import TokenCounter
-from hybrid_memory.usage import USAGE_DB_FILENAME, UsageTracker
 from stores.chroma import ChromaVectorStore
 from stores.sqlite import SQLiteHistoryStore, VectorOp
 
@@ -123,7 +122,13 @@ class HybridMemory:
         >>> memory.search("Where does Caroline live?", user_id="caroline")[0].memory
     """
 
-    def __init__(self, config: MemoryConfig | None = None, **overrides: Any):
+    def __init__(
+        self,
+        config: MemoryConfig | None = None,
+        *,
+        on_usage: UsageHook | None = None,
+        **overrides: Any,
+    ):
         if config is None:
             config = MemoryConfig(**overrides)
         elif overrides:
@@ -132,7 +137,10 @@ class HybridMemory:
         self._lock = threading.RLock()
         self._in_flight: set[tuple[str, str]] = set()
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.usage = UsageTracker(db_path=config.data_dir / USAGE_DB_FILENAME)
+        self.on_usage: UsageHook | None = on_usage
+        """Called with ``(model, prompt_tokens, completion_tokens, category)`` after every
+        model call of the memory pipeline (e.g. ``UsageTracker(...).record``); may be set
+        later."""
         self.embedder: Embedder = config.embedder or self._default_embedder()
         # The offline pipeline is always there: it is the default, and the fallback of a
         # model-backed pipeline when the model fails.
@@ -147,7 +155,7 @@ class HybridMemory:
         )
         llm_config = config.llm or (LLMConfig.from_env() if config.llm_from_env else None)
         self.llm: LLMClient | None = (
-            LLMClient(llm_config, on_usage=self.usage.record) if llm_config else None
+            LLMClient(llm_config, on_usage=self._report_usage) if llm_config else None
         )
         self.extractor: Extractor = config.extractor or (
             LLMExtractor(self.llm) if self.llm else self.offline_extractor
@@ -169,13 +177,17 @@ class HybridMemory:
         self.vector_store.ensure_embedder(self.embedder.name, self.embedder.dimension)
         self._recover()
 
+    def _report_usage(self, model: str, prompt: int, completion: int, category: str) -> None:
+        if self.on_usage is not None:
+            self.on_usage(model, prompt, completion, category)
+
     # -- defaults -------------------------------------------------------------------------------
 
     def _default_embedder(self) -> Embedder:
         model = self.config.embedding_model
         if model.startswith("hashing"):
             # The deterministic test embedder: "hashing" or "hashing-<dimension>".
-            from hybrid_memory.testing import HashingEmbedder
+            from hybrid_memory.embeddings import HashingEmbedder
 
             _, _, dim = model.partition("-")
             if dim and not dim.isdigit():
@@ -215,7 +227,6 @@ class HybridMemory:
         with self._lock:
             self.history_store.close()
             self.vector_store.close()
-            self.usage.close()
 
     def __enter__(self) -> HybridMemory:
         return self

@@ -9,62 +9,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
+from hybrid_memory.chat import check_message, content_text
 from hybrid_memory.errors import InputTooLargeError, MessageFormatError
-from hybrid_memory.models import Message, as_utc
-
-_ROLES = ("system", "user", "assistant", "tool", "developer")
-
-
-def _content_text(content: Any, index: int) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, dict) and part.get("type") == "text":
-                text = part.get("text")
-                if not isinstance(text, str):
-                    raise MessageFormatError(
-                        f"message {index}: a text content part needs a string 'text'"
-                    )
-                parts.append(text)
-            elif isinstance(part, dict) and "type" in part:
-                continue  # images/audio parts carry no text to remember
-            else:
-                raise MessageFormatError(
-                    f"message {index}: content parts must be strings or "
-                    "{'type': 'text', 'text': ...} dicts"
-                )
-        return "\n".join(parts)
-    raise MessageFormatError(
-        f"message {index}: 'content' must be a string or a list of content parts, "
-        f"got {type(content).__name__}"
-    )
-
-
-def _timestamp(value: Any, index: int) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return as_utc(datetime.fromtimestamp(value, tz=None).astimezone())
-    if isinstance(value, str):
-        try:
-            return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-        except ValueError:
-            pass
-    raise MessageFormatError(
-        f"message {index}: 'timestamp' must be an ISO 8601 string (e.g. '2023-05-08T13:56:00'), "
-        f"a datetime or a Unix time; got {value!r}"
-    )
+from hybrid_memory.models import Message, parse_datetime
 
 
 def normalize_messages(messages: Any, *, max_chars: int, max_messages: int) -> list[Message]:
@@ -98,23 +47,19 @@ def normalize_messages(messages: Any, *, max_chars: int, max_messages: int) -> l
                 f"message {index} must be a dict with 'role' and 'content', "
                 f"got {type(raw).__name__}"
             )
-        role = raw.get("role")
-        if role not in _ROLES:
-            raise MessageFormatError(
-                f"message {index}: 'role' must be one of {list(_ROLES)}, got {role!r}"
-            )
-        text = _content_text(raw.get("content"), index)
+        check_message(raw, index)
+        role = raw["role"]
+        text = content_text(raw.get("content"), index)
         if len(text) > max_chars:
             raise InputTooLargeError(
                 f"message {index} has {len(text)} characters; the limit is {max_chars} "
                 "(split it, or raise limits.max_message_chars)"
             )
-        for key in ("name", "id", "tool_call_id"):
-            value = raw.get(key)
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise MessageFormatError(
-                    f"message {index}: '{key}' must be a non-empty string, got {value!r}"
-                )
+        value = raw.get("id")
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise MessageFormatError(
+                f"message {index}: 'id' must be a non-empty string, got {value!r}"
+            )
         msg_id = raw.get("id") or f"msg-{uuid.uuid4().hex}"
         if len(msg_id) > 256:
             raise MessageFormatError(f"message {index}: 'id' is longer than 256 characters")
@@ -122,17 +67,15 @@ def normalize_messages(messages: Any, *, max_chars: int, max_messages: int) -> l
             raise MessageFormatError(f"message {index}: id {msg_id!r} appears twice in the batch")
         seen.add(msg_id)
         tool_calls = raw.get("tool_calls")
-        if tool_calls is not None and not (
-            isinstance(tool_calls, list) and all(isinstance(c, dict) for c in tool_calls)
-        ):
-            raise MessageFormatError(f"message {index}: 'tool_calls' must be a list of dicts")
         out.append(
             Message(
                 role=role,
                 content=text,
                 name=raw.get("name"),
                 id=msg_id,
-                timestamp=_timestamp(raw.get("timestamp"), index),
+                timestamp=parse_datetime(
+                    raw.get("timestamp"), f"message {index}: 'timestamp'", error=MessageFormatError
+                ),
                 tool_calls=tool_calls,
                 tool_call_id=raw.get("tool_call_id"),
             )

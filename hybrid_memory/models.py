@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -31,6 +31,38 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def parse_datetime(
+    value: Any, what: str, *, error: type[Exception] | None = None
+) -> datetime | None:
+    """The one parser of caller-given times: ``None``, a ``datetime``, a ``date``, an ISO 8601
+    string (``Z`` allowed) or a Unix time in seconds, returned as an aware UTC datetime.
+
+    Args:
+        value: what the caller passed.
+        what: how to name it in the error ("expires_at", "message 3: 'timestamp'").
+        error: the :class:`~hybrid_memory.errors.UserInputError` subclass to raise.
+    """
+    from hybrid_memory.errors import UserInputError
+
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    try:
+        if isinstance(value, str):
+            return as_utc(datetime.fromisoformat(value.strip()))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise (error or UserInputError)(
+        f"{what} must be an ISO 8601 date/time (e.g. '2023-05-08T13:56:00Z'), a datetime or a "
+        f"Unix time; got {value!r}"
+    )
 
 
 def normalize_text(text: str) -> str:

@@ -111,21 +111,30 @@ def test_cli_with_the_real_model(tmp_path):
     assert "Miso" in json.loads(found.stdout)[0]["memory"]
 
 
-def test_cli_bench_runs_the_locomo_benchmark(tmp_path):
+def test_benchmarks_entry_point_runs_the_locomo_benchmark(tmp_path):
+    """The benchmarks have their own entry point (the package never imports them)."""
     fixture = os.path.join(ROOT, "tests", "fixtures", "locomo_mini.json")
     out = tmp_path / "bench"
-    done = cli(
-        tmp_path / "d",
-        "bench",
-        "--data",
-        fixture,
-        "--out",
-        str(out),
-        "--embedder",
-        "hashing",
-        "--systems",
-        "hybrid,bm25",
-        "--no-progress",
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "locomo",
+            "--data",
+            fixture,
+            "--out",
+            str(out),
+            "--embedder",
+            "hashing",
+            "--systems",
+            "hybrid,bm25",
+            "--no-progress",
+        ],
+        env={**os.environ, "PYTHONPATH": ROOT, "HYBRID_MEMORY_DATA_DIR": str(tmp_path / "d")},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "results.json").read_text())["questions"] == 8

@@ -27,6 +27,7 @@ from hybrid_memory.jsonparse import ReplyFormatError, extract_json, parse_reply
 from hybrid_memory.llm import LLMClient, LLMConfig, LLMUnavailableError
 from hybrid_memory.models import ExtractedFact, MemoryItem, utcnow
 from hybrid_memory.testing import HashingEmbedder, Reply, ScriptedOpenAIServer
+from hybrid_memory.usage import UsageTracker
 
 
 class Pair(BaseModel):
@@ -252,6 +253,8 @@ def llm_memory(tmp_path, server, **kw) -> HybridMemory:
 def test_llm_extraction_end_to_end(tmp_path):
     with ScriptedOpenAIServer(scripted_model) as server:
         memory = llm_memory(tmp_path, server)
+        tracker = UsageTracker()
+        memory.on_usage = tracker.record
         result = memory.add(
             [
                 {
@@ -269,7 +272,7 @@ def test_llm_extraction_end_to_end(tmp_path):
         assert facts[0].sources == ["m1"]
         assert not any("Invented" in m.memory for m in memory.get_all(user_id="ana"))
         assert any(e.kind == MemoryKind.OBSERVATION for e in result.results)
-        stats = memory.usage.stats()
+        stats = tracker.stats()
         assert stats.total.calls >= 1 and stats.total.prompt_tokens >= 10
         assert memory.audit_log() == []
         memory.close()

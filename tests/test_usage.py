@@ -404,13 +404,20 @@ def test_memory_usage_persists_in_the_data_dir_and_is_attributed(tmp_path):
         return "Ana talked about tea."
 
     data = tmp_path / "m"
+    data.mkdir()
     with ScriptedOpenAIServer(model) as server:
         llm = LLMConfig(base_url=server.base_url, api_key="t", model="gpt-4o-mini", timeout=5)
-        memory = HybridMemory(MemoryConfig(data_dir=data, embedder=HashingEmbedder(), llm=llm))
-        with memory.usage.attribute(session_id="chat-1", user_id="ana"):
+        # The memory never opens usage storage itself: the caller injects the hook.
+        tracker = UsageTracker(data / "usage.sqlite3")
+        memory = HybridMemory(
+            MemoryConfig(data_dir=data, embedder=HashingEmbedder(), llm=llm),
+            on_usage=tracker.record,
+        )
+        with tracker.attribute(session_id="chat-1", user_id="ana"):
             memory.add({"role": "user", "content": "I love tea.", "id": "m1"}, user_id="ana")
         calls = len(server.requests)
         memory.close()
+        tracker.close()
     assert calls >= 1
     reopened = UsageTracker(data / "usage.sqlite3")
     s = reopened.stats()
@@ -419,4 +426,6 @@ def test_memory_usage_persists_in_the_data_dir_and_is_attributed(tmp_path):
     reopened.close()
     with HybridMemory(MemoryConfig(data_dir=data, embedder=HashingEmbedder())) as again:
         again.reset()  # billing records survive a reset of the memories
-        assert again.usage.stats().total.calls == calls
+    tracker = UsageTracker(data / "usage.sqlite3")
+    assert tracker.stats().total.calls == calls
+    tracker.close()
