@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -92,6 +92,22 @@ class SQLiteConfig(BaseModel):
     busy_timeout_ms: int = Field(default=10_000, ge=0)
 
 
+class RecordsConfig(BaseModel):
+    """Which record store is the source of truth (memories, history, turns, summaries)."""
+
+    kind: Literal["sqlite", "memory"] = "sqlite"
+    """``sqlite``: a file under the data dir (settings in ``sqlite``); ``memory``: in this
+    process only, gone when it exits (tests, throwaway agents)."""
+
+
+class VectorsConfig(BaseModel):
+    """Which vector store holds the embeddings."""
+
+    kind: Literal["chroma", "memory"] = "chroma"
+    """``chroma``: embedded chromadb under the data dir (settings in ``chroma``); ``memory``:
+    exact search in this process only."""
+
+
 class LimitsConfig(BaseModel):
     """Input size limits (bad input is refused with a typed error, nothing is written)."""
 
@@ -139,6 +155,8 @@ class MemoryConfig(BaseSettings):
     summary: SummaryConfig = Field(default_factory=SummaryConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     consolidation: ConsolidationConfig = Field(default_factory=ConsolidationConfig)
+    records: RecordsConfig = Field(default_factory=RecordsConfig)
+    vectors: VectorsConfig = Field(default_factory=VectorsConfig)
     chroma: ChromaConfig = Field(default_factory=ChromaConfig)
     sqlite: SQLiteConfig = Field(default_factory=SQLiteConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
@@ -177,8 +195,10 @@ __all__ = [
     "ConsolidationConfig",
     "LimitsConfig",
     "MemoryConfig",
+    "RecordsConfig",
     "RetrievalConfig",
     "SQLiteConfig",
     "SummaryConfig",
+    "VectorsConfig",
     "load_config",
 ]

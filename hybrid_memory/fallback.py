@@ -41,17 +41,21 @@ class Fallback:
         stage: str,
         model: Callable[[], R] | None,
         offline: Callable[[], R],
+        *,
+        on_failure: FailureHook | None = None,
     ) -> R:
         """``model()`` unless it is ``None`` or an earlier call failed; ``offline()`` then.
 
         Only :class:`~hybrid_memory.errors.ExtractionError` (what model-backed components
-        raise) falls back; any other exception is a bug and propagates.
+        raise) falls back; any other exception is a bug and propagates. ``on_failure``
+        replaces the instance's hook for this call (to report what the call was about).
         """
         if model is not None and not self.degraded:
             try:
                 return model()
             except ExtractionError as exc:
                 self.degraded = True
-                if self.on_failure is not None:
-                    self.on_failure(stage, exc)
+                hook = on_failure or self.on_failure
+                if hook is not None:
+                    hook(stage, exc)
         return offline()

@@ -1,4 +1,4 @@
-"""Metadata filters: validated once, compiled to parameterized SQL over the memory records.
+"""Metadata filters: validated once into a small typed tree that every store understands.
 
 Grammar (Mem0-compatible):
 
@@ -7,37 +7,89 @@ Grammar (Mem0-compatible):
   icontains`` (a leading ``$`` is accepted: ``$gte``). Several operators on one key are ANDed.
 - ``{"AND": [f, ...]}``, ``{"OR": [f, ...]}``, ``{"NOT": f}`` (also lower case / ``$and``...).
 - Keys are metadata keys, or the record fields ``kind``, ``status``, ``subject``, ``attribute``,
-  ``created_at``, ``updated_at``, ``event_time``, ``valid_from``, ``valid_to``.
-  Dates compare as ISO 8601 (pass ``datetime`` or ISO strings); other strings compare
-  lexicographically, which is right for ISO dates kept in metadata.
+  ``created_at``, ``updated_at``, ``event_time``, ``valid_from``, ``valid_to`` (and the scope ids,
+  which can only narrow further).
 
-The caller's scope is always ANDed on top of the compiled filter, so a filter can only narrow
-what a caller sees, never widen it. Example::
+Semantics, identical in every store (the conformance suite checks them):
 
-    compile_filter({"category": {"in": ["food", "travel"]}, "priority": {"gte": 2}})
+- A missing value is null. ``eq``/``in``/``gt``... never match null; ``ne``/``nin`` do.
+  ``{"key": None}`` matches null, ``{"key": {"ne": None}}`` anything else. Every condition is
+  true or false, so ``NOT`` is plain negation: a memory without ``key`` matches
+  ``{"NOT": {"key": "x"}}``, as it matches ``{"key": {"ne": "x"}}``.
+- Booleans compare as the integers 1 and 0.
+- Order comparisons: numbers by value, strings by code points, and every number is below every
+  string. Dates are compared as ISO 8601 UTC strings (pass ``datetime`` or ISO strings).
+- ``contains`` is a case-sensitive substring of the value as text; ``icontains`` the same after
+  Unicode case folding.
+
+The caller's scope is always ANDed on top, so a filter can only narrow what a caller sees, never
+widen it. Example::
+
+    parse_filter({"category": {"in": ["food", "travel"]}, "priority": {"gte": 2}})
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from hybrid_memory.errors import FilterError
 from hybrid_memory.models import as_utc
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
-_OPS = {"eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains", "icontains"}
-_LOGIC = {"and": "AND", "or": "OR", "not": "NOT"}
-_COLUMNS = {"kind", "status", "subject", "attribute"}
-_DATE_COLUMNS = {"created_at", "updated_at", "event_time", "valid_from", "valid_to"}
-_SCOPE_KEYS = {"user_id", "agent_id", "run_id"}
+OPERATORS = ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains", "icontains")
+_LOGIC = {"and": "and", "or": "or", "not": "not"}
+COLUMNS = ("kind", "status", "subject", "attribute")
+DATE_COLUMNS = ("created_at", "updated_at", "event_time", "valid_from", "valid_to")
+SCOPE_COLUMNS = ("user_id", "agent_id", "run_id")
 _MAX_DEPTH = 16
-_COMPARISON = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_Scalar = str | int | float | bool
+
+Scalar = str | int | float | None
+FieldKind = Literal["column", "date", "metadata"]
 
 
-def _operand(value: Any, key: str, *, is_date: bool) -> Any:
+@dataclass(frozen=True)
+class Condition:
+    """One comparison: ``field op value``.
+
+    ``kind`` says where the field lives: a record ``column`` (or scope id), a ``date`` column
+    (values are ISO 8601 UTC strings), or a ``metadata`` key. ``value`` is normalized: dates as
+    ISO strings, booleans as 0/1; for ``in``/``nin`` a tuple of such values.
+    """
+
+    field: str
+    kind: FieldKind
+    op: str
+    value: Scalar | tuple[Scalar, ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Every part matches (an empty ``AllOf`` matches everything)."""
+
+    parts: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one part matches."""
+
+    parts: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """The part does not match."""
+
+    part: Filter
+
+
+Filter = Condition | AllOf | AnyOf | Not
+
+
+def _operand(value: Any, key: str, *, is_date: bool) -> Scalar:
     if isinstance(value, datetime):
         return as_utc(value).isoformat()
     if isinstance(value, date):
@@ -49,108 +101,93 @@ def _operand(value: Any, key: str, *, is_date: bool) -> Any:
             raise FilterError(
                 f"filter on {key!r} needs an ISO 8601 date/time, got {value!r}"
             ) from None
-    if value is None or isinstance(value, _Scalar):
-        return int(value) if isinstance(value, bool) else value
+    if isinstance(value, bool):
+        return int(value)
+    if value is None or isinstance(value, str | int | float):
+        return value
     raise FilterError(
         f"filter operand for {key!r} must be a string, number, boolean, null or date; "
         f"got {type(value).__name__}"
     )
 
 
-def _field(key: str) -> tuple[str, bool]:
+def _field(key: str) -> FieldKind:
     if not _KEY.match(key):
         raise FilterError(
             f"filter key {key!r} is not valid: use 1-128 characters of letters, digits, "
             "'_', '.', '-'"
         )
-    if key in _COLUMNS:
-        return f"m.{key}", False
-    if key in _DATE_COLUMNS:
-        return f"m.{key}", True
-    if key in _SCOPE_KEYS:
-        # Scope ids are ANDed by the store anyway; filtering on them can only narrow further.
-        return f"m.{key}", False
-    return f"json_extract(m.metadata, '$.\"{key}\"')", False
+    if key in COLUMNS or key in SCOPE_COLUMNS:
+        return "column"
+    if key in DATE_COLUMNS:
+        return "date"
+    return "metadata"
 
 
-def _compile_condition(key: str, spec: Any, params: list[Any]) -> str:
-    column, is_date = _field(key)
+def _condition(key: str, op: str, operand: Any, kind: FieldKind) -> Condition:
+    is_date = kind == "date"
+    if op in ("in", "nin"):
+        if not isinstance(operand, list | tuple | set) or not operand:
+            raise FilterError(f"'{op}' on {key!r} needs a non-empty list of values")
+        values = tuple(_operand(v, key, is_date=is_date) for v in operand)
+        return Condition(key, kind, op, values)
+    if op in ("contains", "icontains"):
+        if not isinstance(operand, str) or not operand:
+            raise FilterError(f"'{op}' on {key!r} needs a non-empty string")
+        return Condition(key, kind, op, operand)
+    value = _operand(operand, key, is_date=is_date)
+    if value is None and op not in ("eq", "ne"):
+        raise FilterError(f"'{op}' on {key!r} cannot compare with null")
+    return Condition(key, kind, op, value)
+
+
+def _conditions(key: str, spec: Any) -> Filter:
+    kind = _field(key)
     if not isinstance(spec, dict):
         spec = {"eq": spec}
     if not spec:
         raise FilterError(f"filter on {key!r} has no operator; use e.g. {{'eq': value}}")
-    parts = []
+    parts: list[Filter] = []
     for raw_op, operand in spec.items():
         op = raw_op.lstrip("$").lower() if isinstance(raw_op, str) else raw_op
-        if op not in _OPS:
+        if op not in OPERATORS:
             raise FilterError(
-                f"unknown filter operator {raw_op!r} on {key!r}; use one of {sorted(_OPS)}"
+                f"unknown filter operator {raw_op!r} on {key!r}; use one of {sorted(OPERATORS)}"
             )
-        if op in ("in", "nin"):
-            if not isinstance(operand, list | tuple | set) or not operand:
-                raise FilterError(f"'{op}' on {key!r} needs a non-empty list of values")
-            values = [_operand(v, key, is_date=is_date) for v in operand]
-            params.extend(values)
-            marks = ", ".join("?" for _ in values)
-            sql = f"{column} IN ({marks})"
-            parts.append(sql if op == "in" else f"({column} IS NULL OR NOT {sql})")
-        elif op in ("contains", "icontains"):
-            if not isinstance(operand, str) or not operand:
-                raise FilterError(f"'{op}' on {key!r} needs a non-empty string")
-            escaped = operand.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            if op == "contains":
-                params.append(operand)
-                parts.append(f"instr(CAST({column} AS TEXT), ?) > 0")
-            else:
-                params.append(f"%{escaped}%")
-                parts.append(f"lower(CAST({column} AS TEXT)) LIKE lower(?) ESCAPE '\\'")
-        else:
-            value = _operand(operand, key, is_date=is_date)
-            if value is None:
-                if op == "eq":
-                    parts.append(f"{column} IS NULL")
-                elif op == "ne":
-                    parts.append(f"{column} IS NOT NULL")
-                else:
-                    raise FilterError(f"'{op}' on {key!r} cannot compare with null")
-                continue
-            params.append(value)
-            sql = f"{column} {_COMPARISON[op]} ?"
-            parts.append(f"({column} IS NULL OR {sql})" if op == "ne" else sql)
-    return " AND ".join(parts) if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+        parts.append(_condition(key, op, operand, kind))
+    return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
 
-def _compile(node: Any, params: list[Any], depth: int) -> str:
+def _parse(node: Any, depth: int) -> Filter:
     if depth > _MAX_DEPTH:
         raise FilterError(f"filter nests deeper than {_MAX_DEPTH} levels; flatten it")
     if not isinstance(node, dict):
         raise FilterError(f"a filter must be a dict, got {type(node).__name__}")
-    if not node:
-        return "1"
-    clauses = []
+    clauses: list[Filter] = []
     for key, spec in node.items():
         if not isinstance(key, str):
             raise FilterError(f"filter keys must be strings, got {key!r}")
         logic = _LOGIC.get(key.lstrip("$").lower())
-        if logic == "NOT":
-            clauses.append(f"NOT ({_compile(spec, params, depth + 1)})")
+        if logic == "not":
+            clauses.append(Not(_parse(spec, depth + 1)))
         elif logic is not None:
             if not isinstance(spec, list) or not spec:
                 raise FilterError(f"{key!r} needs a non-empty list of filters")
-            inner = [_compile(item, params, depth + 1) for item in spec]
-            clauses.append("(" + f" {logic} ".join(inner) + ")")
+            inner = tuple(_parse(item, depth + 1) for item in spec)
+            clauses.append(AllOf(inner) if logic == "and" else AnyOf(inner))
         else:
-            clauses.append(_compile_condition(key, spec, params))
-    return clauses[0] if len(clauses) == 1 else "(" + " AND ".join(clauses) + ")"
+            clauses.append(_conditions(key, spec))
+    if not clauses:
+        return AllOf(())
+    return clauses[0] if len(clauses) == 1 else AllOf(tuple(clauses))
 
 
-def compile_filter(filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
-    """Validate ``filters`` and compile them to an SQL condition over the alias ``m``.
+def parse_filter(filters: dict[str, Any] | None) -> Filter | None:
+    """Validate ``filters`` into a :data:`Filter` tree (``None`` when there is no filter).
 
     Raises:
         FilterError: the filter is malformed; the message says what to change.
     """
     if filters is None:
-        return "1", []
-    params: list[Any] = []
-    return _compile(filters, params, 0), params
+        return None
+    return _parse(filters, 0)

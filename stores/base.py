@@ -1,14 +1,113 @@
-"""Store protocols. A backend implements a handful of typed methods; nothing more.
+"""The storage contract: a vector store, a record store and its unit of work.
 
-Score convention: :meth:`VectorStore.query` returns similarities, higher = more similar.
+The memory talks to storage only through these protocols, so a backend is plugged in by
+implementing them; ``tests/test_store_conformance.py`` runs the same suite against every backend,
+and ``stores/inmemory`` (plain Python, no I/O) is the executable definition of the contract.
+
+- :class:`VectorStore`: vectors keyed by memory id, with the scope ids as metadata.
+- :class:`RecordStore`: the source of truth, read side: memories, history, turns (the buffer),
+  summaries, audit rows and the vector outbox.
+- :class:`UnitOfWork`: every write, inside one transaction (``with records.unit_of_work() as
+  uow:``): all of it is stored, or none of it.
+
+Conventions: a higher score is more relevant (:meth:`VectorStore.query` returns cosine
+similarities, :meth:`RecordStore.lexical_search` relevance); a :class:`Scope` selects records
+whose ids equal every id it gives, and an empty scope selects nothing; times are aware UTC.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
+
+from hybrid_memory.filters import Filter
+from hybrid_memory.models import (
+    AuditEntry,
+    HistoryEntry,
+    MemoryItem,
+    MemoryStatus,
+    Message,
+    Scope,
+)
+
+ACTIVE_ONLY: tuple[MemoryStatus, ...] = (MemoryStatus.ACTIVE,)
+ALL_STATUSES: tuple[MemoryStatus, ...] = (MemoryStatus.ACTIVE, MemoryStatus.SUPERSEDED)
+
+
+@dataclass
+class VectorOp:
+    """One pending vector-store operation, as kept in the outbox until it is applied."""
+
+    op: Literal["upsert", "delete"]
+    ids: list[str]
+    vectors: np.ndarray | None = None
+    metadatas: list[dict[str, str]] | None = None
+
+
+@dataclass(frozen=True)
+class MemoryQuery:
+    """Which memories of a scope a read selects.
+
+    Attributes:
+        statuses: the lifecycle states to include.
+        filter: a parsed metadata/field filter (:func:`hybrid_memory.filters.parse_filter`).
+        now: hide memories whose ``expires_at`` is at or before this time.
+        ids / hashes: only these memory ids / content hashes.
+        subject / attribute: only facts about this subject (case-insensitive) and attribute.
+        order: ``newest`` (created last first) or ``oldest`` (stored first first).
+        limit: at most this many.
+    """
+
+    statuses: tuple[MemoryStatus, ...] = ACTIVE_ONLY
+    filter: Filter | None = None
+    now: datetime | None = None
+    ids: tuple[str, ...] | None = None
+    hashes: tuple[str, ...] | None = None
+    subject: str | None = None
+    attribute: str | None = None
+    order: Literal["newest", "oldest"] = "newest"
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class ScopeStats:
+    """Active memories of a scope: how many, and the span of their event times."""
+
+    count: int
+    oldest: datetime | None
+    newest: datetime | None
+
+
+@dataclass(frozen=True)
+class BufferedTurn:
+    """A turn still in a run's recent buffer (``seq`` orders turns across the store)."""
+
+    seq: int
+    message: Message
+    tokens: int
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The running summary of one exact scope."""
+
+    text: str = ""
+    tokens: int = 0
+    turns_folded: int = 0
+
+
+@dataclass
+class PendingBatch:
+    """Stored turns never extracted, of one exact scope and one set of add options."""
+
+    scope: Scope
+    options: dict[str, Any]
+    messages: list[Message] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -21,9 +120,13 @@ class VectorStore(Protocol):
 
     def upsert(
         self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[Mapping[str, str]]
-    ) -> None: ...
+    ) -> None:
+        """Insert or replace; applying the same upsert twice changes nothing."""
+        ...
 
-    def delete(self, ids: Sequence[str]) -> None: ...
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove these ids; unknown ids are ignored."""
+        ...
 
     def query(
         self, vector: np.ndarray, *, where: Mapping[str, str], limit: int
@@ -43,5 +146,149 @@ class VectorStore(Protocol):
     def count(self) -> int: ...
 
     def reset(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class RecordReads(Protocol):
+    """Reads a unit of work also offers (they see its own uncommitted writes)."""
+
+    def get_memories(self, ids: Sequence[str]) -> dict[str, MemoryItem]:
+        """The memories with these ids, whatever their scope (callers check it)."""
+        ...
+
+    def find_memories(self, scope: Scope, query: MemoryQuery) -> list[MemoryItem]: ...
+
+    def summary(self, scope: Scope) -> RunSummary:
+        """The running summary of exactly ``scope`` (empty when none)."""
+        ...
+
+    def extracted(self, scope: Scope, message_ids: Sequence[str]) -> set[str]:
+        """Which of these stored messages of exactly ``scope`` were already extracted."""
+        ...
+
+    def message_ids_exist(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        """Which of these message ids are stored in exactly ``scope``."""
+        ...
+
+    def recent_turns(self, scope: Scope, limit: int) -> list[Message]:
+        """The last ``limit`` turns of exactly ``scope``, oldest first."""
+        ...
+
+
+@runtime_checkable
+class UnitOfWork(RecordReads, Protocol):
+    """Every write of the record store, applied atomically when the block ends without error."""
+
+    def insert_memory(self, item: MemoryItem) -> None: ...
+
+    def replace_memory(self, item: MemoryItem) -> None:
+        """Overwrite every field of an existing memory (same id); StoreError if it is gone."""
+        ...
+
+    def delete_memories(self, ids: Sequence[str]) -> None: ...
+
+    def delete_scope(self, scope: Scope) -> list[MemoryItem]:
+        """Delete every memory, turn and summary of ``scope`` (history stays as the audit
+        trail); return the deleted memories."""
+        ...
+
+    def add_history(self, entry: HistoryEntry, scope: Scope) -> None: ...
+
+    def add_audit(self, entry: AuditEntry) -> None: ...
+
+    def insert_turn(
+        self, scope: Scope, message: Message, tokens: int, at: datetime, options: dict[str, Any]
+    ) -> None:
+        """Store a turn (in the buffer, not yet extracted) with the options of its add."""
+        ...
+
+    def mark_extracted(self, scope: Scope, message_ids: Sequence[str]) -> None: ...
+
+    def evict(self, seqs: Sequence[int]) -> None:
+        """Take these turns out of their run's buffer (they were folded into the summary)."""
+        ...
+
+    def set_summary(self, scope: Scope, summary: RunSummary, at: datetime) -> None: ...
+
+    def enqueue(self, op: VectorOp) -> None:
+        """Append a vector operation to the outbox (applied after the commit)."""
+        ...
+
+    def done(self, seqs: Sequence[int]) -> None:
+        """Remove applied outbox entries."""
+        ...
+
+    def reset(self) -> None:
+        """Delete everything, the recorded embedder included."""
+        ...
+
+
+@runtime_checkable
+class RecordStore(RecordReads, Protocol):
+    """The source of truth (see the module docstring); reads, and :meth:`unit_of_work`."""
+
+    def ensure_embedder(self, name: str, dimension: int) -> None:
+        """Record the embedder on first use; raise EmbedderMismatchError for another one."""
+        ...
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A write transaction: ``with store.unit_of_work() as uow: ...``."""
+        ...
+
+    def find_memory_ids(self, scope: Scope, query: MemoryQuery) -> list[str]:
+        """:meth:`find_memories`, ids only (cheap for large selections)."""
+        ...
+
+    def lexical_search(
+        self, scope: Scope, text: str, *, limit: int, query: MemoryQuery
+    ) -> list[tuple[str, float]]:
+        """Memories of ``scope`` (selected by ``query``) sharing words with ``text``, ranked
+        by a BM25-like relevance: ``(id, score)``, higher = more relevant."""
+        ...
+
+    def entity_links(self, ids: Sequence[str]) -> dict[str, set[str]]:
+        """The case-folded entity names linked to each memory."""
+        ...
+
+    def known_entities(self, scope: Scope, names: Sequence[str]) -> dict[str, int]:
+        """Which of ``names`` (case-folded) are linked to memories of ``scope``, with how many
+        memories each."""
+        ...
+
+    def scope_stats(self, scope: Scope) -> ScopeStats: ...
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        """The history rows of a memory id, oldest first."""
+        ...
+
+    def history_scope(self, memory_id: str) -> Scope | None:
+        """The scope recorded with a memory id's history, None when it has none."""
+        ...
+
+    def audit(self, scope: Scope | None) -> list[AuditEntry]:
+        """Audit rows of ``scope`` (all when None or empty), oldest first."""
+        ...
+
+    def buffer(self, scope: Scope) -> list[BufferedTurn]:
+        """The turns still in the recent buffer of exactly ``scope``, oldest first."""
+        ...
+
+    def turns(self, scope: Scope) -> list[tuple[Scope, Message]]:
+        """Every stored turn selected by ``scope``, with its own exact scope, in order."""
+        ...
+
+    def summaries(self, scope: Scope) -> list[tuple[Scope, RunSummary]]:
+        """The summaries of every exact scope selected by ``scope``."""
+        ...
+
+    def unextracted(self, scope: Scope | None) -> list[PendingBatch]:
+        """Turns never extracted (of ``scope``, or all), oldest first, grouped into runs of
+        the same exact scope and add options."""
+        ...
+
+    def pending(self) -> list[tuple[int, VectorOp]]:
+        """Outbox entries not applied yet, in order."""
+        ...
 
     def close(self) -> None: ...

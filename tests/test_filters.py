@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from hybrid_memory.errors import FilterError
-from hybrid_memory.filters import compile_filter
+from hybrid_memory.filters import parse_filter
+from stores.sqlite.filters import casefold, compile_filter
 
 ROWS = [
     {
@@ -36,6 +37,7 @@ ROWS = [
 @pytest.fixture(scope="module")
 def db():
     conn = sqlite3.connect(":memory:")
+    conn.create_function("hm_casefold", 1, casefold, deterministic=True)
     conn.execute("CREATE TABLE memories (id TEXT, kind TEXT, created_at TEXT, metadata TEXT)")
     conn.executemany(
         "INSERT INTO memories VALUES (?,?,?,?)",
@@ -45,7 +47,8 @@ def db():
 
 
 def ids(db, filters) -> set[str]:
-    where, params = compile_filter(filters)
+    params: list = []
+    where = compile_filter(parse_filter(filters), params)
     return {r[0] for r in db.execute(f"SELECT id FROM memories m WHERE {where}", params)}
 
 
@@ -100,7 +103,7 @@ def test_filter_semantics(db, filters, expected):
 )
 def test_malformed_filters_are_typed_errors(filters, message):
     with pytest.raises(FilterError, match=message):
-        compile_filter(filters)
+        parse_filter(filters)
 
 
 def test_deep_nesting_is_refused():
@@ -108,7 +111,7 @@ def test_deep_nesting_is_refused():
     for _ in range(20):
         node = {"NOT": node}
     with pytest.raises(FilterError, match="deeper"):
-        compile_filter(node)
+        parse_filter(node)
 
 
 def test_values_are_parameters_not_sql(db):

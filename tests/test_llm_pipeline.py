@@ -337,7 +337,7 @@ def test_messages_saved_before_the_model_call_are_reprocessed_once(tmp_path):
     with ScriptedOpenAIServer(scripted_model) as server:
         memory = llm_memory(tmp_path, server)
         # The process "dies" between saving the message and storing its memories.
-        memory._apply_candidates = lambda *a, **k: (_ for _ in ()).throw(SystemExit(3))
+        memory._ingest.consolidation.plan = lambda *a, **k: (_ for _ in ()).throw(SystemExit(3))
         with pytest.raises(SystemExit):
             memory.add(
                 {"role": "user", "name": "Ana", "content": "I love tea.", "id": "m1"}, user_id="ana"

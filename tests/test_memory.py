@@ -50,7 +50,7 @@ def state(mem: HybridMemory, **scope):
     return (
         [(m.id, m.memory, m.status) for m in mem.get_all(**scope, include_superseded=True)],
         [m.id for m in mem.get_messages(**scope)],
-        mem.vector_store.count(),
+        mem.vectors.count(),
     )
 
 

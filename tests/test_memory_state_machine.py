@@ -105,8 +105,8 @@ class MemoryMachine(RuleBasedStateMachine):
             got = {m.id: m.memory for m in self.mem.get_all(user_id=user)}
             assert got == expected
             total += len(got)
-        assert self.mem.vector_store.count() == total
-        assert self.mem.history_store.pending() == []
+        assert self.mem.vectors.count() == total
+        assert self.mem.records.pending() == []
 
 
 MemoryMachine.TestCase.settings = settings(
@@ -116,3 +116,25 @@ MemoryMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestMemoryMachine = MemoryMachine.TestCase
+
+
+class InMemoryMachine(MemoryMachine):
+    """The same rules and invariants on the in-memory reference backend."""
+
+    def __init__(self):
+        RuleBasedStateMachine.__init__(self)
+        self.dir = tempfile.mkdtemp(prefix="hm-state-")
+        self.mem = HybridMemory(
+            MemoryConfig(
+                data_dir=self.dir,
+                embedder=_EMBEDDER,
+                records={"kind": "memory"},
+                vectors={"kind": "memory"},
+            )
+        )
+        self.model = {"alice": {}, "bob": {}, "carol": {}}
+        self.msg = 0
+
+
+InMemoryMachine.TestCase.settings = MemoryMachine.TestCase.settings
+TestInMemoryMachine = InMemoryMachine.TestCase

@@ -74,15 +74,15 @@ def test_a_crash_after_commit_is_repaired_on_open(tmp_path):
         from hybrid_memory.testing import HashingEmbedder
         m = HybridMemory(MemoryConfig(embedder=HashingEmbedder()))
         # Die exactly where a real crash hurts most: after the commit, before the vector write.
-        m.repair = lambda: os._exit(17)
+        m.outbox.drain = lambda: os._exit(17)
         m.add("Remember that the boiler code is 4321.", user_id="u", infer=False)
         """,
         data,
     )
     assert crashed.returncode == 17, crashed.stderr
     with HybridMemory(MemoryConfig(data_dir=data, embedder=HashingEmbedder())) as m:
-        assert m.history_store.pending() == []
-        assert m.vector_store.count() == 1
+        assert m.records.pending() == []
+        assert m.vectors.count() == 1
         hits = m.search("boiler code", user_id="u")
         assert [h.memory for h in hits] == ["Remember that the boiler code is 4321."]
 
@@ -99,7 +99,8 @@ def test_a_crash_during_extraction_loses_no_message(tmp_path):
         m = HybridMemory(MemoryConfig(embedder=HashingEmbedder()))
         m.add("I live in Oslo.", user_id="u")
         # Die in the middle of the transaction of the second add.
-        m.history_store.enqueue = lambda op: os._exit(18)
+        from stores.sqlite import SQLiteUnitOfWork
+        SQLiteUnitOfWork.enqueue = lambda self, op: os._exit(18)
         m.add("I adopted a dog named Rex.", user_id="u")
         """,
         data,
@@ -113,8 +114,8 @@ def test_a_crash_during_extraction_loses_no_message(tmp_path):
         items = m.get_all(user_id="u")
         rex = [i.memory for i in items if "Rex" in i.memory]
         assert rex and len(rex) == len(set(rex)), "rebuilt once, without duplicates"
-        assert m.history_store.unextracted(None) == []
-        assert m.vector_store.count() == len(m.get_all(user_id="u", include_superseded=True))
+        assert m.records.unextracted(None) == []
+        assert m.vectors.count() == len(m.get_all(user_id="u", include_superseded=True))
         # opening again changes nothing
     with HybridMemory(MemoryConfig(data_dir=data, embedder=HashingEmbedder())) as m:
         assert sorted(i.id for i in m.get_all(user_id="u")) == sorted(i.id for i in items)
@@ -129,7 +130,8 @@ def test_an_interrupted_add_is_finished_as_it_was_asked(tmp_path):
         from hybrid_memory import HybridMemory, MemoryConfig
         from hybrid_memory.testing import HashingEmbedder
         m = HybridMemory(MemoryConfig(embedder=HashingEmbedder()))
-        m.history_store.enqueue = lambda op: os._exit(19)
+        from stores.sqlite import SQLiteUnitOfWork
+        SQLiteUnitOfWork.enqueue = lambda self, op: os._exit(19)
         m.add("The wifi password is hunter2", user_id="u", infer=False,
               metadata={"category": "secrets"}, expires_at="2999-01-01T00:00:00")
         """,
@@ -158,6 +160,6 @@ def test_reset_clears_everything(tmp_path):
         m.add("I live in Lima.", user_id="v")
         m.reset()
         assert m.get_all(user_id="u") == [] and m.get_all(user_id="v") == []
-        assert m.vector_store.count() == 0
+        assert m.vectors.count() == 0
         m.add("I live in Quito.", user_id="u")
         assert m.search("Quito", user_id="u")

@@ -1,0 +1,142 @@
+"""Search, stage 1: candidates from the dense, lexical and entity signals, within one scope.
+
+- dense: the nearest vectors of the scope (an unfiltered query over a wider pool when the scope
+  holds most of the store, which is several times faster than a filtered one; with a metadata
+  filter matching few memories, every match is scored exactly);
+- lexical: BM25 over the memory texts of the scope;
+- entities: names in the query linked to a candidate (names linked to most of the scope, such
+  as the user's own, tell nothing and are ignored).
+
+Every candidate is checked against its record (scope, status, expiry, filter) whatever a store
+returned: a store can only narrow what a caller sees.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from hybrid_memory.config import RetrievalConfig
+from hybrid_memory.filters import Filter
+from hybrid_memory.memory.ranking import Candidate
+from hybrid_memory.models import Scope
+from stores.base import ACTIVE_ONLY, ALL_STATUSES, MemoryQuery, RecordStore, ScopeStats, VectorStore
+
+_WORD = re.compile(r"[\w'-]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One validated search."""
+
+    scope: Scope
+    query: str
+    limit: int
+    filter: Filter | None
+    threshold: float | None
+    include_superseded: bool
+
+
+class Candidates:
+    """Gathers the candidates of a search (see the module docstring)."""
+
+    def __init__(self, records: RecordStore, vectors: VectorStore, config: RetrievalConfig):
+        self.records = records
+        self.vectors = vectors
+        self.config = config
+
+    def gather(
+        self, request: SearchRequest, qvec: np.ndarray, stats: ScopeStats, now: datetime
+    ) -> dict[str, Candidate]:
+        statuses = ALL_STATUSES if request.include_superseded else ACTIVE_ONLY
+        selection = MemoryQuery(statuses=statuses, filter=request.filter, now=now)
+        pool = max(self.config.candidates, request.limit * 2)
+        dense, allowed = self._dense(request, qvec, selection, pool, stats.count)
+        lexical = self.records.lexical_search(
+            request.scope,
+            request.query,
+            limit=pool,
+            query=MemoryQuery(statuses=ALL_STATUSES, filter=request.filter, now=now),
+        )
+        ids = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))
+        items = self.records.get_memories(ids)
+        if request.filter is not None and allowed is None:
+            matching = MemoryQuery(
+                statuses=statuses, filter=request.filter, now=now, ids=tuple(ids)
+            )
+            allowed = set(self.records.find_memory_ids(request.scope, matching)) if ids else set()
+
+        scope_ids = request.scope.as_filter()
+
+        def visible(memory_id: str) -> bool:
+            # Defence in depth: the scope is checked again on the record itself.
+            item = items.get(memory_id)
+            return (
+                item is not None
+                and all(getattr(item, k) == v for k, v in scope_ids.items())
+                and item.status in statuses
+                and (item.expires_at is None or item.expires_at > now)
+                and (allowed is None or item.id in allowed)
+            )
+
+        found: dict[str, Candidate] = {}
+        kept_dense = [(i, s) for i, s in dense if visible(i)]
+        for rank, (memory_id, sim) in enumerate(kept_dense, 1):
+            found[memory_id] = Candidate(item=items[memory_id], dense=sim, dense_rank=rank)
+        kept_lexical = [(i, s) for i, s in lexical if visible(i)]
+        for rank, (memory_id, score) in enumerate(kept_lexical, 1):
+            cand = found.setdefault(memory_id, Candidate(item=items[memory_id]))
+            cand.lexical, cand.lexical_rank = score, rank
+        return found
+
+    def _dense(
+        self,
+        request: SearchRequest,
+        qvec: np.ndarray,
+        selection: MemoryQuery,
+        pool: int,
+        in_scope: int,
+    ) -> tuple[list[tuple[str, float]], set[str] | None]:
+        """The nearest memories, and the ids a filter allows when that was computed."""
+        if request.filter is not None:
+            limit = self.config.exact_filter_limit
+            matching = self.records.find_memory_ids(
+                request.scope,
+                MemoryQuery(
+                    statuses=selection.statuses,
+                    filter=selection.filter,
+                    now=selection.now,
+                    limit=limit + 1,
+                ),
+            )
+            if len(matching) <= limit:
+                vecs = self.vectors.get_vectors(matching)
+                scored = ((i, float(np.dot(qvec, v))) for i, v in vecs.items())
+                return sorted(scored, key=lambda p: -p[1])[:pool], set(matching)
+            where = request.scope.as_filter()
+            return self.vectors.query(qvec, where=where, limit=pool * 4), None
+        total = self.vectors.count()
+        if total and in_scope / total >= self.config.unfiltered_share:
+            wide = min(total, int(pool * total / max(in_scope, 1)) + pool)
+            return self.vectors.query(qvec, where={}, limit=wide), None
+        return self.vectors.query(qvec, where=request.scope.as_filter(), limit=pool), None
+
+    def entity_overlap(
+        self, scope: Scope, query: str, found: dict[str, Candidate], total: int
+    ) -> None:
+        """Set each candidate's share of the query's entities it is linked to."""
+        words = _WORD.findall(query)
+        grams = {w.casefold() for w in words}
+        grams |= {f"{a} {b}".casefold() for a, b in zip(words, words[1:], strict=False)}
+        grams |= {w[:-2].casefold() for w in words if w.endswith("'s")}
+        known = self.records.known_entities(scope, sorted(grams))
+        cap = max(3, int(total * self.config.entity_max_share))
+        entities = {name for name, n in known.items() if n <= cap}
+        if not entities:
+            return
+        links = self.records.entity_links(list(found))
+        for memory_id, cand in found.items():
+            cand.entity_overlap = len(links.get(memory_id, set()) & entities) / len(entities)

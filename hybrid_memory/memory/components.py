@@ -1,0 +1,130 @@
+"""Wiring: the embedder, the pipeline (model-backed or offline) and the stores, from the config.
+
+The backends are picked by name (``records.kind``, ``vectors.kind``); each kind maps to its
+store here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from extractors.base import Consolidator, Extractor, Summarizer
+from extractors.consolidation import OfflineConsolidator
+from extractors.llm import LLMConsolidator, LLMExtractor, LLMSummarizer
+from extractors.offline import OfflineExtractor
+from extractors.summary import OfflineSummarizer
+from hybrid_memory.config import MemoryConfig
+from hybrid_memory.embeddings import Embedder
+from hybrid_memory.errors import ConfigError
+from hybrid_memory.llm import LLMClient, LLMConfig, UsageHook
+from stores.base import RecordStore, VectorStore
+
+
+@dataclass
+class Pipeline:
+    """The components that turn messages into memories. The offline ones are always there:
+    they are the default, and the fallback of model-backed ones when the model fails."""
+
+    extractor: Extractor
+    consolidator: Consolidator
+    summarizer: Summarizer
+    offline_extractor: Extractor
+    offline_consolidator: Consolidator
+    offline_summarizer: Summarizer
+
+    @property
+    def model_extractor(self) -> Extractor | None:
+        """The model-backed extractor, or None when extraction is offline."""
+        return None if self.extractor is self.offline_extractor else self.extractor
+
+    @property
+    def model_consolidator(self) -> Consolidator | None:
+        return None if self.consolidator is self.offline_consolidator else self.consolidator
+
+    @property
+    def model_summarizer(self) -> Summarizer | None:
+        return None if self.summarizer is self.offline_summarizer else self.summarizer
+
+
+def build_llm(config: MemoryConfig, on_usage: UsageHook) -> LLMClient | None:
+    llm_config = config.llm or (LLMConfig.from_env() if config.llm_from_env else None)
+    return LLMClient(llm_config, on_usage=on_usage) if llm_config else None
+
+
+def build_pipeline(config: MemoryConfig, llm: LLMClient | None) -> Pipeline:
+    c = config.consolidation
+    offline_extractor = OfflineExtractor()
+    offline_summarizer = OfflineSummarizer()
+    offline_consolidator = OfflineConsolidator(c.duplicate_similarity, c.forget_similarity)
+    return Pipeline(
+        extractor=config.extractor or (LLMExtractor(llm) if llm else offline_extractor),
+        consolidator=config.consolidator or (LLMConsolidator(llm) if llm else offline_consolidator),
+        summarizer=config.summarizer or (LLMSummarizer(llm) if llm else offline_summarizer),
+        offline_extractor=offline_extractor,
+        offline_consolidator=offline_consolidator,
+        offline_summarizer=offline_summarizer,
+    )
+
+
+def build_embedder(config: MemoryConfig) -> Embedder:
+    if config.embedder is not None:
+        embedder: Embedder = config.embedder
+        return embedder
+    model = config.embedding_model
+    if model.startswith("hashing"):
+        # The deterministic embedder: "hashing" or "hashing-<dimension>".
+        from hybrid_memory.embeddings import HashingEmbedder
+
+        _, _, dim = model.partition("-")
+        if dim and not dim.isdigit():
+            raise ConfigError(f"embedding_model {model!r}: use 'hashing' or 'hashing-<int>'")
+        return HashingEmbedder(int(dim) if dim else 384)
+    from hybrid_memory.embeddings import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(model)
+
+
+def _sqlite(config: MemoryConfig) -> RecordStore:
+    from stores.sqlite import SQLiteRecordStore
+
+    return SQLiteRecordStore(config.sqlite_path, busy_timeout_ms=config.sqlite.busy_timeout_ms)
+
+
+def _in_memory_records(config: MemoryConfig) -> RecordStore:
+    from stores.inmemory import InMemoryRecordStore
+
+    return InMemoryRecordStore()
+
+
+def _chroma(config: MemoryConfig) -> VectorStore:
+    from stores.chroma import ChromaVectorStore
+
+    return ChromaVectorStore(config.chroma_path, config.chroma.collection, config.chroma.hnsw_space)
+
+
+def _in_memory_vectors(config: MemoryConfig) -> VectorStore:
+    from stores.inmemory import InMemoryVectorStore
+
+    return InMemoryVectorStore()
+
+
+RECORD_STORES: dict[str, Callable[[MemoryConfig], RecordStore]] = {
+    "sqlite": _sqlite,
+    "memory": _in_memory_records,
+}
+VECTOR_STORES: dict[str, Callable[[MemoryConfig], VectorStore]] = {
+    "chroma": _chroma,
+    "memory": _in_memory_vectors,
+}
+
+
+def open_stores(config: MemoryConfig) -> tuple[RecordStore, VectorStore]:
+    """The record and vector stores ``config`` names (opening the vector store only when the
+    record store opened, so a refused open leaves nothing half-open)."""
+    records = RECORD_STORES[config.records.kind](config)
+    try:
+        return records, VECTOR_STORES[config.vectors.kind](config)
+    except BaseException:
+        records.close()
+        raise

@@ -1,0 +1,158 @@
+"""Memories by id and by scope: get, list, update, delete, history, and the run's tiers.
+
+Every by-id call checks the memory's own scope ids against the ids given; writes run under the
+owner's write lock, embed before their transaction, and drain the outbox after it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from hybrid_memory.config import MemoryConfig
+from hybrid_memory.embeddings import Embedder
+from hybrid_memory.errors import MemoryNotFoundError
+from hybrid_memory.filters import Filter
+from hybrid_memory.memory.consolidate import vector_meta
+from hybrid_memory.memory.locks import ScopeLocks
+from hybrid_memory.memory.outbox import Outbox
+from hybrid_memory.models import (
+    EventType,
+    HistoryEntry,
+    MemoryItem,
+    Scope,
+    content_hash,
+    utcnow,
+)
+from stores.base import ACTIVE_ONLY, ALL_STATUSES, MemoryQuery, RecordStore, UnitOfWork, VectorOp
+
+
+def history_entry(
+    memory_id: str,
+    old: str | None,
+    new: str | None,
+    event: EventType,
+    actor: str,
+    reason: str,
+    at: datetime,
+) -> HistoryEntry:
+    """One row of a memory's audit trail."""
+    return HistoryEntry(
+        id=uuid.uuid4().hex,
+        memory_id=memory_id,
+        old_memory=old,
+        new_memory=new,
+        event=event,
+        actor=actor,
+        reason=reason,
+        created_at=at,
+    )
+
+
+def in_scope(item: MemoryItem, scope: Scope) -> bool:
+    return all(getattr(item, k) == v for k, v in scope.as_filter().items())
+
+
+@dataclass
+class Crud:
+    """By-id and by-scope operations of one memory."""
+
+    records: RecordStore
+    embedder: Embedder
+    config: MemoryConfig
+    locks: ScopeLocks
+    outbox: Outbox
+
+    def get(self, memory_id: str, scope: Scope) -> MemoryItem:
+        item = self.records.get_memories([memory_id]).get(memory_id)
+        if item is None or not in_scope(item, scope):
+            raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
+        return item
+
+    def get_all(
+        self, scope: Scope, filter: Filter | None, limit: int | None, include_superseded: bool
+    ) -> list[MemoryItem]:
+        statuses = ALL_STATUSES if include_superseded else ACTIVE_ONLY
+        query = MemoryQuery(statuses=statuses, filter=filter, now=utcnow(), limit=limit)
+        return self.records.find_memories(scope, query)
+
+    def update(
+        self, memory_id: str, text: str, metadata: dict, scope: Scope, actor: str | None
+    ) -> MemoryItem:
+        item = self.get(memory_id, scope)
+        vec = self.embedder.embed_batch([text])[0]  # before the transaction
+        with self.locks.hold(item.scope.owner):
+            with self.records.unit_of_work() as uow:
+                item = self._current(uow, memory_id, scope)
+                now = utcnow()
+                updated = item.model_copy(
+                    update={
+                        "memory": text.strip(),
+                        "hash": content_hash(text),
+                        "metadata": {**item.metadata, **metadata},
+                        "updated_at": now,
+                    }
+                )
+                uow.replace_memory(updated)
+                who = actor or self.config.actor
+                entry = history_entry(
+                    item.id,
+                    item.memory,
+                    updated.memory,
+                    EventType.UPDATE,
+                    who,
+                    "updated by the caller",
+                    now,
+                )
+                uow.add_history(entry, item.scope)
+                uow.enqueue(VectorOp("upsert", [item.id], vec[None, :], [vector_meta(updated)]))
+        self.outbox.drain()
+        return updated
+
+    def _current(self, uow: UnitOfWork, memory_id: str, scope: Scope) -> MemoryItem:
+        item = uow.get_memories([memory_id]).get(memory_id)
+        if item is None or not in_scope(item, scope):
+            raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
+        return item
+
+    def delete(self, memory_id: str, scope: Scope, actor: str | None) -> None:
+        item = self.get(memory_id, scope)
+        with self.locks.hold(item.scope.owner):
+            with self.records.unit_of_work() as uow:
+                item = self._current(uow, memory_id, scope)
+                uow.delete_memories([item.id])
+                who = actor or self.config.actor
+                entry = history_entry(
+                    item.id,
+                    item.memory,
+                    None,
+                    EventType.DELETE,
+                    who,
+                    "deleted by the caller",
+                    utcnow(),
+                )
+                uow.add_history(entry, item.scope)
+                uow.enqueue(VectorOp("delete", [item.id]))
+        self.outbox.drain()
+
+    def delete_all(self, scope: Scope, actor: str | None) -> int:
+        with self.locks.exclusive():
+            with self.records.unit_of_work() as uow:
+                items = uow.delete_scope(scope)
+                now, who = utcnow(), actor or self.config.actor
+                for item in items:
+                    entry = history_entry(
+                        item.id, item.memory, None, EventType.DELETE, who, "delete_all", now
+                    )
+                    uow.add_history(entry, item.scope)
+                if items:
+                    uow.enqueue(VectorOp("delete", [i.id for i in items]))
+        self.outbox.drain()
+        return len(items)
+
+    def history(self, memory_id: str, scope: Scope) -> list[HistoryEntry]:
+        owner = self.records.history_scope(memory_id)
+        if owner is None or any(getattr(owner, k) != v for k, v in scope.as_filter().items()):
+            raise MemoryNotFoundError(f"no history for memory id {memory_id!r} in this scope")
+        return self.records.history(memory_id)

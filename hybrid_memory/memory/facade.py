@@ -1,0 +1,444 @@
+"""``HybridMemory``: the public face of the memory. It validates arguments and delegates.
+
+Where each job is done:
+
+- add: :mod:`~hybrid_memory.memory.ingest` (persist → extract → plan → commit), with
+  :mod:`~hybrid_memory.memory.extract`, :mod:`~hybrid_memory.memory.consolidate`,
+  :mod:`~hybrid_memory.memory.fold` and :mod:`~hybrid_memory.memory.commit`;
+- search and context: :mod:`~hybrid_memory.memory.search` (candidates → rank → pack);
+- by id and by scope: :mod:`~hybrid_memory.memory.crud`; export/import:
+  :mod:`~hybrid_memory.memory.transfer`; vector repair: :mod:`~hybrid_memory.memory.outbox`;
+- wiring from the config: :mod:`~hybrid_memory.memory.components`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from hybrid_memory.config import MemoryConfig
+from hybrid_memory.filters import parse_filter
+from hybrid_memory.llm import UsageHook
+from hybrid_memory.memory import validate
+from hybrid_memory.memory.candidates import SearchRequest
+from hybrid_memory.memory.components import (
+    build_embedder,
+    build_llm,
+    build_pipeline,
+    open_stores,
+)
+from hybrid_memory.memory.consolidate import AddOptions, Consolidation
+from hybrid_memory.memory.context import CONTEXT_TIERS
+from hybrid_memory.memory.crud import Crud
+from hybrid_memory.memory.ingest import Ingest
+from hybrid_memory.memory.locks import InFlight, ScopeLocks
+from hybrid_memory.memory.outbox import Outbox
+from hybrid_memory.memory.search import Search
+from hybrid_memory.memory.transfer import export_records, import_batch, validate_records
+from hybrid_memory.messages import normalize_messages
+from hybrid_memory.models import (
+    AddResult,
+    AuditEntry,
+    HistoryEntry,
+    MemoryContext,
+    MemoryHit,
+    MemoryItem,
+    Message,
+    Scope,
+)
+from hybrid_memory.tokens import TokenCounter
+
+
+class HybridMemory:
+    """Long-term memory for assistants and agents, per user / agent / run.
+
+    Args:
+        config: everything it needs (defaults run fully offline under ``./.hybrid_memory``).
+        on_usage: called with ``(model, prompt_tokens, completion_tokens, category)`` after
+            every model call of the memory pipeline (e.g. ``UsageTracker(...).record``).
+        **overrides: fields of :class:`MemoryConfig` to set on top of ``config``.
+
+    Example:
+        >>> memory = HybridMemory(MemoryConfig(data_dir="./my-memory"))
+        >>> memory.add("I moved to Boston last spring.", user_id="caroline")
+        >>> memory.search("Where does Caroline live?", user_id="caroline")[0].memory
+    """
+
+    def __init__(
+        self,
+        config: MemoryConfig | None = None,
+        *,
+        on_usage: UsageHook | None = None,
+        **overrides: Any,
+    ):
+        if config is None:
+            config = MemoryConfig(**overrides)
+        elif overrides:
+            config = config.model_copy(update=overrides)
+        self.config = config
+        self.on_usage: UsageHook | None = on_usage
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.embedder = build_embedder(config)
+        self.llm = build_llm(config, self._report_usage)
+        self.pipeline = build_pipeline(config, self.llm)
+        self.records, self.vectors = open_stores(config)
+        self._wire()
+        self.records.ensure_embedder(self.embedder.name, self.embedder.dimension)
+        self.vectors.ensure_embedder(self.embedder.name, self.embedder.dimension)
+        self._recover()
+
+    def _wire(self) -> None:
+        config, counter = self.config, TokenCounter.for_model(self.config.summary.token_model)
+        self.outbox = Outbox(self.records, self.vectors)
+        self._locks = ScopeLocks()
+        consolidation = Consolidation(
+            self.records, self.vectors, self.embedder, self.pipeline, config
+        )
+        self._ingest = Ingest(
+            self.records,
+            config,
+            self.pipeline,
+            consolidation,
+            counter,
+            self._locks,
+            InFlight(),
+            self.outbox,
+        )
+        self._search = Search(self.records, self.vectors, self.embedder, config.retrieval)
+        self._crud = Crud(self.records, self.embedder, config, self._locks, self.outbox)
+        self._counter = counter
+
+    @property
+    def extractor(self) -> Any:
+        return self.pipeline.extractor
+
+    @property
+    def consolidator(self) -> Any:
+        return self.pipeline.consolidator
+
+    @property
+    def summarizer(self) -> Any:
+        return self.pipeline.summarizer
+
+    def _report_usage(self, model: str, prompt: int, completion: int, category: str) -> None:
+        if self.on_usage is not None:
+            self.on_usage(model, prompt, completion, category)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def repair(self) -> int:
+        """Apply vector operations committed but not yet applied (after a crash); returns how
+        many were replayed. Runs automatically on open and after every write."""
+        return self.outbox.drain()
+
+    def _recover(self) -> None:
+        """On open: replay the vector outbox, then extract messages a crash left unprocessed
+        (with the offline pipeline only; a model-backed one waits for :meth:`reprocess`)."""
+        self.repair()
+        if self.pipeline.model_extractor is None:
+            self._ingest.reprocess(None)
+
+    def close(self) -> None:
+        """Release the stores. The object is unusable afterwards."""
+        self.records.close()
+        self.vectors.close()
+
+    def __enter__(self) -> HybridMemory:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- add ------------------------------------------------------------------------------------
+
+    def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        infer: bool = True,
+        expires_at: datetime | str | None = None,
+        actor: str | None = None,
+    ) -> AddResult:
+        """Remember messages: buffer them, fold overflow into the summary, extract and
+        consolidate long-term memories.
+
+        Args:
+            messages: a string, one OpenAI chat message dict, or a list of them. Optional keys:
+                ``name`` (speaker), ``id`` (your message id; memories list it in ``sources``),
+                ``timestamp`` (ISO 8601 or datetime: when it was said).
+            user_id / agent_id / run_id: the scope; at least one is required.
+            metadata: JSON-serializable dict stored on every memory of this add (filterable).
+            infer: ``False`` stores each message verbatim as a memory, without extraction.
+            expires_at: after this time, search and get_all no longer return these memories.
+            actor: recorded in the history rows (defaults to the speaker or config.actor).
+
+        Returns:
+            The events applied (ADD / UPDATE / DELETE / NONE) and the stored message ids.
+            Messages whose id was already stored in this scope are skipped (idempotent re-add).
+
+        Raises:
+            ScopeError, MessageFormatError, InputTooLargeError, UserInputError: bad input;
+                nothing was written.
+        """
+        scope = Scope.of(user_id, agent_id, run_id)
+        limits = self.config.limits
+        msgs = normalize_messages(
+            messages, max_chars=limits.max_message_chars, max_messages=limits.max_messages_per_add
+        )
+        options = AddOptions(
+            metadata=validate.metadata(metadata, limits),
+            infer=validate.flag(infer, "infer"),
+            actor=actor,
+            expires_at=validate.when(expires_at, "expires_at"),
+        )
+        return self._ingest.add(scope, msgs, options)
+
+    def reprocess(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> AddResult:
+        """Extract the stored messages that were never processed (a crash or a failure after
+        they were saved), in order; idempotent: processed messages are never extracted twice.
+        Without ids, every scope is processed."""
+        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        return self._ingest.reprocess(None if scope.is_empty else scope)
+
+    # -- search and context ---------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 10,
+        filters: dict[str, Any] | None = None,
+        threshold: float | None = None,
+        include_superseded: bool = True,
+    ) -> list[MemoryHit]:
+        """Hybrid search within one scope: dense + BM25 fused, entity/recency/importance boosts.
+
+        Args:
+            query: what to look for.
+            limit: how many hits at most (1-1000).
+            filters: metadata filters (see :mod:`hybrid_memory.filters`); they only narrow.
+            threshold: minimum ``score`` (0-1) of a returned hit.
+            include_superseded: also return former values (ranked below current ones unless the
+                query asks about the past).
+
+        Returns:
+            Hits, best first; ``score`` is higher for more relevant memories.
+        """
+        request = SearchRequest(
+            scope=Scope.of(user_id, agent_id, run_id),
+            query=validate.query(query, self.config.limits),
+            limit=validate.search_limit(limit),
+            filter=parse_filter(filters),
+            threshold=validate.threshold(threshold),
+            include_superseded=include_superseded,
+        )
+        return self._search.search(request)
+
+    def get_context(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        token_budget: int,
+        model: str = "gpt-4o-mini",
+        limit: int = 50,
+        filters: dict[str, Any] | None = None,
+        tiers: Sequence[str] = CONTEXT_TIERS,
+        present_ids: Sequence[str] = (),
+    ) -> MemoryContext:
+        """The merged context for ``query``: framing instructions, the most relevant memories
+        with their dates, the running summary and the recent turns of the run, packed into
+        ``token_budget`` tokens of ``model`` (exact for OpenAI models).
+
+        ``tokens <= token_budget`` always holds; what did not fit is listed in ``dropped``.
+        Long-term memories come from every run of the user/agent; the buffer and the summary
+        are those of the run.
+
+        Args:
+            tiers: Which of ``"memories"``, ``"summary"``, ``"recent"`` to include. An agent
+                loop that sends its own history asks for ``("memories",)`` only; the whole
+                budget then goes to the tiers asked for.
+            present_ids: Ids of messages the caller already sends verbatim; observations
+                that only repeat them are left out (as for the recent turns).
+        """
+        scope = Scope.of(user_id, agent_id, run_id)
+        chosen = validate.tiers(tiers)
+        present = validate.present_ids(present_ids)
+        budget = validate.token_budget(token_budget)
+        counter = TokenCounter.for_model(validate.model_name(model))
+        request = SearchRequest(
+            scope=scope.owner,
+            query=validate.query(query, self.config.limits) if "memories" in chosen else query,
+            limit=validate.search_limit(limit),
+            filter=parse_filter(filters),
+            threshold=None,
+            include_superseded=True,
+        )
+        return self._search.context(
+            request,
+            run=scope,
+            tiers=chosen,
+            token_budget=budget,
+            counter=counter,
+            present_ids=present,
+        )
+
+    # -- by id and by scope ---------------------------------------------------------------------
+
+    def get(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> MemoryItem:
+        """One memory by id. With scope ids given, a memory of another scope is not found."""
+        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        return self._crud.get(validate.memory_id(memory_id), scope)
+
+    def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: dict[str, Any] | None = None,
+        limit: int | None = None,
+        include_superseded: bool = False,
+    ) -> list[MemoryItem]:
+        """Every current (unexpired) memory of the scope, newest first."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        return self._crud.get_all(
+            scope, parse_filter(filters), validate.list_limit(limit), include_superseded
+        )
+
+    def update(
+        self,
+        memory_id: str,
+        text: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        actor: str | None = None,
+    ) -> MemoryItem:
+        """Replace a memory's text (and optionally merge metadata); recorded in its history."""
+        text = validate.memory_text(text, self.config.limits)
+        meta = validate.metadata(metadata, self.config.limits)
+        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        return self._crud.update(validate.memory_id(memory_id), text, meta, scope, actor)
+
+    def delete(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Delete one memory (its history keeps a DELETE row)."""
+        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        self._crud.delete(validate.memory_id(memory_id), scope, actor)
+
+    def delete_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        actor: str | None = None,
+    ) -> int:
+        """Delete every memory, turn and summary of the scope (requires at least one id; other
+        scopes are untouched). Returns how many memories were deleted."""
+        return self._crud.delete_all(Scope.of(user_id, agent_id, run_id), actor)
+
+    def history(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> list[HistoryEntry]:
+        """The audit trail of one memory, oldest first (also after it was deleted)."""
+        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        return self._crud.history(validate.memory_id(memory_id), scope)
+
+    def reset(self) -> None:
+        """Delete everything: every scope's memories, history, turns and summaries."""
+        with self._locks.exclusive():
+            with self.records.unit_of_work() as uow:
+                uow.reset()
+            self.vectors.reset()
+            self.records.ensure_embedder(self.embedder.name, self.embedder.dimension)
+            self.vectors.ensure_embedder(self.embedder.name, self.embedder.dimension)
+
+    def audit_log(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> list[AuditEntry]:
+        """Model failures recovered from, oldest first (all scopes when no id is given)."""
+        return self.records.audit(Scope.of(user_id, agent_id, run_id, require=False))
+
+    # -- export / import ------------------------------------------------------------------------
+
+    def export(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every record of the scope as JSON-ready dicts: memories (current and superseded),
+        messages and summaries. Write them one per line for JSON Lines."""
+        return export_records(self.records, Scope.of(user_id, agent_id, run_id))
+
+    def import_records(self, records: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Load records written by :meth:`export` (into the scopes they name). Records already
+        present (same memory id / message id) are skipped, so importing twice is harmless.
+        Everything is validated first; on bad input nothing is written."""
+        batch = validate_records(records)
+        with self._locks.exclusive():
+            counts = import_batch(self.records, self.embedder, self.config, self._counter, batch)
+            for scope in dict.fromkeys(s for s, _ in batch.messages):
+                self._ingest.fold(scope)
+        self.outbox.drain()
+        return counts
+
+    # -- tiers, for inspection ------------------------------------------------------------------
+
+    def get_summary(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> str:
+        """The running summary of exactly this scope ("" when nothing left the buffer yet)."""
+        return self.records.summary(Scope.of(user_id, agent_id, run_id)).text
+
+    def get_buffer(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> list[Message]:
+        """The recent turns of exactly this scope, oldest first."""
+        return [t.message for t in self.records.buffer(Scope.of(user_id, agent_id, run_id))]
+
+    def get_messages(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> list[Message]:
+        """Every stored message of the scope (all runs when no run_id), in order."""
+        return [m for _, m in self.records.turns(Scope.of(user_id, agent_id, run_id))]

@@ -1,0 +1,91 @@
+"""Search: candidates (dense, lexical, entity) → rank → hits; and the merged context of a query
+(hits, the run's summary and recent turns) packed into a token budget.
+
+Reads take no lock: each call sees the store as it is when it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hybrid_memory.config import RetrievalConfig
+from hybrid_memory.embeddings import Embedder
+from hybrid_memory.memory.candidates import Candidates, SearchRequest
+from hybrid_memory.memory.context import build_context
+from hybrid_memory.memory.ranking import fuse
+from hybrid_memory.messages import to_chat
+from hybrid_memory.models import MemoryContext, MemoryHit, Scope, utcnow
+from hybrid_memory.tokens import TokenCounter
+from stores.base import RecordStore, VectorStore
+
+
+class Search:
+    """Hybrid retrieval within one scope, and context assembly on top of it."""
+
+    def __init__(
+        self,
+        records: RecordStore,
+        vectors: VectorStore,
+        embedder: Embedder,
+        config: RetrievalConfig,
+    ):
+        self.records = records
+        self.embedder = embedder
+        self.config = config
+        self.candidates = Candidates(records, vectors, config)
+
+    def search(self, request: SearchRequest) -> list[MemoryHit]:
+        """Hits for ``request``, best first (``score`` in 0-1, higher = more relevant)."""
+        now = utcnow()
+        qvec = self.embedder.embed_batch([request.query])[0]
+        stats = self.records.scope_stats(request.scope)
+        found = self.candidates.gather(request, qvec, stats, now)
+        if not found:
+            return []
+        self.candidates.entity_overlap(request.scope, request.query, found, stats.count)
+        scored = fuse(
+            list(found.values()),
+            self.config,
+            query=request.query,
+            time_span=(stats.oldest, stats.newest),
+        )
+        hits = []
+        for cand, score in scored:
+            if request.threshold is not None and score < request.threshold:
+                continue
+            hits.append(
+                MemoryHit(
+                    **cand.item.model_dump(), score=round(score, 6), score_details=cand.details
+                )
+            )
+            if len(hits) >= request.limit:
+                break
+        return hits
+
+    def context(
+        self,
+        request: SearchRequest,
+        *,
+        run: Scope,
+        tiers: Sequence[str],
+        token_budget: int,
+        counter: TokenCounter,
+        present_ids: Sequence[str],
+    ) -> MemoryContext:
+        """Memories of ``request.scope`` (the owner), summary and recent turns of ``run``,
+        packed into ``token_budget`` tokens of ``counter``'s model."""
+        hits = self.search(request) if "memories" in tiers else []
+        summary = self.records.summary(run).text if "summary" in tiers else ""
+        recent = (
+            [(t.message, to_chat(t.message)) for t in self.records.buffer(run)]
+            if "recent" in tiers
+            else []
+        )
+        return build_context(
+            hits=hits,
+            summary=summary,
+            recent=recent,
+            token_budget=token_budget,
+            counter=counter,
+            present_ids=present_ids,
+        )

@@ -1,0 +1,160 @@
+"""Reads of memory records: selection, lexical search (FTS5 BM25), entities, summaries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from hybrid_memory.models import MemoryItem, Message, Scope
+from stores.base import MemoryQuery, RunSummary, ScopeStats
+from stores.sqlite.db import Db
+from stores.sqlite.filters import compile_filter
+from stores.sqlite.rows import chunks, dt, marks, row_to_item, scope_condition, ts
+
+_FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def _selection(scope: Scope, query: MemoryQuery) -> tuple[str, list[Any]]:
+    """The WHERE condition of ``query`` within ``scope`` (alias ``m``)."""
+    cond, params = scope_condition(scope)
+    parts = [cond, f"m.status IN ({marks(query.statuses)})"]
+    params += [s.value for s in query.statuses]
+    if query.now is not None:
+        parts.append("(m.expires_at IS NULL OR m.expires_at > ?)")
+        params.append(ts(query.now))
+    for column, values in (("id", query.ids), ("hash", query.hashes)):
+        if values is not None:
+            parts.append(f"m.{column} IN ({marks(values)})" if values else "0")
+            params += list(values)
+    if query.subject is not None:
+        parts.append("hm_casefold(m.subject) = hm_casefold(?)")
+        params.append(query.subject)
+    if query.attribute is not None:
+        parts.append("m.attribute = ?")
+        params.append(query.attribute)
+    parts.append(compile_filter(query.filter, params))
+    return " AND ".join(parts), params
+
+
+def _order(query: MemoryQuery) -> str:
+    if query.order == "oldest":
+        return " ORDER BY m.rowid"
+    return " ORDER BY m.created_at DESC, m.rowid DESC"
+
+
+class MemoryReads(Db):
+    """Memory reads, shared by the store and its unit of work (which sees its own writes)."""
+
+    def get_memories(self, ids: Sequence[str]) -> dict[str, MemoryItem]:
+        out: dict[str, MemoryItem] = {}
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            for row in self._query(f"SELECT * FROM memories WHERE id IN ({marks(chunk)})", chunk):
+                out[row["id"]] = row_to_item(row)
+        return out
+
+    def _select(self, columns: str, scope: Scope, query: MemoryQuery) -> list[Any]:
+        where, params = _selection(scope, query)
+        sql = f"SELECT {columns} FROM memories m WHERE {where}{_order(query)}"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(query.limit))
+        return self._query(sql, params)
+
+    def find_memories(self, scope: Scope, query: MemoryQuery) -> list[MemoryItem]:
+        return [row_to_item(r) for r in self._select("m.*", scope, query)]
+
+    def find_memory_ids(self, scope: Scope, query: MemoryQuery) -> list[str]:
+        return [r["id"] for r in self._select("m.id", scope, query)]
+
+    def summary(self, scope: Scope) -> RunSummary:
+        rows = self._query(
+            "SELECT summary, tokens, turns_folded FROM summaries WHERE scope_key = ?", (scope.key,)
+        )
+        if not rows:
+            return RunSummary()
+        return RunSummary(rows[0]["summary"], rows[0]["tokens"], rows[0]["turns_folded"])
+
+    def extracted(self, scope: Scope, message_ids: Sequence[str]) -> set[str]:
+        ids = list(message_ids)
+        if not ids:
+            return set()
+        rows = self._query(
+            f"SELECT message_id FROM turns WHERE scope_key = ? AND extracted = 1 "
+            f"AND message_id IN ({marks(ids)})",
+            [scope.key, *ids],
+        )
+        return {r["message_id"] for r in rows}
+
+    def message_ids_exist(self, scope: Scope, ids: Sequence[str]) -> set[str]:
+        ids = list(ids)
+        if not ids:
+            return set()
+        rows = self._query(
+            f"SELECT message_id FROM turns WHERE scope_key = ? AND message_id IN ({marks(ids)})",
+            [scope.key, *ids],
+        )
+        return {r["message_id"] for r in rows}
+
+    def recent_turns(self, scope: Scope, limit: int) -> list[Message]:
+        rows = self._query(
+            "SELECT raw FROM turns WHERE scope_key = ? ORDER BY seq DESC LIMIT ?",
+            (scope.key, int(limit)),
+        )
+        return [Message.model_validate_json(r["raw"]) for r in reversed(rows)]
+
+
+class SearchReads(Db):
+    """Reads only the store offers: lexical ranking, entities, statistics."""
+
+    def lexical_search(
+        self, scope: Scope, text: str, *, limit: int, query: MemoryQuery
+    ) -> list[tuple[str, float]]:
+        terms = [t for t in _FTS_TOKEN.findall(text.casefold()) if len(t) > 1 or t.isdigit()]
+        if not terms or limit <= 0:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(terms))
+        where, params = _selection(scope, query)
+        rows = self._query(
+            f"""SELECT m.id AS id, bm25(memories_fts) AS rank FROM memories_fts
+            JOIN memories m ON m.rowid = memories_fts.rowid
+            WHERE memories_fts MATCH ? AND {where}
+            ORDER BY rank LIMIT ?""",
+            [match, *params, int(limit)],
+        )
+        # FTS5's bm25() is negative (more negative = better); flip it to "higher is better".
+        return [(r["id"], -float(r["rank"])) for r in rows]
+
+    def entity_links(self, ids: Sequence[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for chunk in chunks(list(ids)):
+            for row in self._query(
+                f"SELECT memory_id, entity FROM memory_entities WHERE memory_id IN "
+                f"({marks(chunk)})",
+                chunk,
+            ):
+                out.setdefault(row["memory_id"], set()).add(row["entity"])
+        return out
+
+    def known_entities(self, scope: Scope, names: Sequence[str]) -> dict[str, int]:
+        folded = list({n.casefold() for n in names if n.strip()})
+        if not folded:
+            return {}
+        cond, params = scope_condition(scope)
+        rows = self._query(
+            f"""SELECT e.entity AS entity, count(*) AS n FROM memory_entities e JOIN memories m
+            ON m.id = e.memory_id WHERE {cond} AND e.entity IN ({marks(folded)})
+            GROUP BY e.entity""",
+            [*params, *folded],
+        )
+        return {r["entity"]: int(r["n"]) for r in rows}
+
+    def scope_stats(self, scope: Scope) -> ScopeStats:
+        cond, params = scope_condition(scope)
+        row = self._query(
+            f"""SELECT count(*) AS n, min(coalesce(m.event_time, m.created_at)) AS lo,
+            max(coalesce(m.event_time, m.created_at)) AS hi FROM memories m
+            WHERE {cond} AND m.status = 'active'""",
+            params,
+        )[0]
+        return ScopeStats(int(row["n"]), dt(row["lo"]), dt(row["hi"]))

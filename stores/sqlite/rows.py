@@ -1,0 +1,127 @@
+"""Rows to records and back, and the SQL condition of a scope."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from hybrid_memory.models import (
+    AuditEntry,
+    EventType,
+    HistoryEntry,
+    MemoryItem,
+    MemoryKind,
+    MemoryStatus,
+    Scope,
+    as_utc,
+)
+
+SCOPE_COLUMNS = ("user_id", "agent_id", "run_id")
+MEMORY_COLUMNS = (
+    "id, memory, kind, status, user_id, agent_id, run_id, metadata, sources, entities, "
+    "subject, attribute, hash, importance, created_at, updated_at, event_time, valid_from, "
+    "valid_to, superseded_by, expires_at"
+)
+
+
+def ts(value: datetime | None) -> str | None:
+    """A time as stored: ISO 8601 in UTC (sorts and compares as text)."""
+    return as_utc(value).isoformat() if value is not None else None
+
+
+def dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def scope_condition(scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
+    """SQL condition restricting rows to ``scope`` (every given id must match exactly)."""
+    ids = scope.as_filter()
+    if not ids:
+        return "0", []  # an empty scope selects nothing
+    return " AND ".join(f"{alias}.{k} = ?" for k in ids), list(ids.values())
+
+
+def row_scope(row: sqlite3.Row) -> Scope:
+    return Scope(user_id=row["user_id"], agent_id=row["agent_id"], run_id=row["run_id"])
+
+
+def row_to_item(row: sqlite3.Row) -> MemoryItem:
+    return MemoryItem(
+        id=row["id"],
+        memory=row["memory"],
+        kind=MemoryKind(row["kind"]),
+        status=MemoryStatus(row["status"]),
+        user_id=row["user_id"],
+        agent_id=row["agent_id"],
+        run_id=row["run_id"],
+        metadata=json.loads(row["metadata"]),
+        sources=json.loads(row["sources"]),
+        entities=json.loads(row["entities"]),
+        subject=row["subject"],
+        attribute=row["attribute"],
+        hash=row["hash"],
+        importance=row["importance"],
+        created_at=dt(row["created_at"]),
+        updated_at=dt(row["updated_at"]),
+        event_time=dt(row["event_time"]),
+        valid_from=dt(row["valid_from"]),
+        valid_to=dt(row["valid_to"]),
+        superseded_by=row["superseded_by"],
+        expires_at=dt(row["expires_at"]),
+    )
+
+
+def item_params(item: MemoryItem) -> tuple[Any, ...]:
+    """The values of :data:`MEMORY_COLUMNS`, in that order."""
+    return (
+        item.id,
+        item.memory,
+        item.kind.value,
+        item.status.value,
+        item.user_id,
+        item.agent_id,
+        item.run_id,
+        json.dumps(item.metadata, default=str, ensure_ascii=False),
+        json.dumps(item.sources, ensure_ascii=False),
+        json.dumps(item.entities, ensure_ascii=False),
+        item.subject,
+        item.attribute,
+        item.hash,
+        item.importance,
+        ts(item.created_at),
+        ts(item.updated_at),
+        ts(item.event_time),
+        ts(item.valid_from),
+        ts(item.valid_to),
+        item.superseded_by,
+        ts(item.expires_at),
+    )
+
+
+def row_to_history(row: sqlite3.Row) -> HistoryEntry:
+    return HistoryEntry(
+        id=row["id"],
+        memory_id=row["memory_id"],
+        old_memory=row["old_memory"],
+        new_memory=row["new_memory"],
+        event=EventType(row["event"]),
+        actor=row["actor"],
+        reason=row["reason"],
+        created_at=dt(row["created_at"]),
+    )
+
+
+def row_to_audit(row: sqlite3.Row) -> AuditEntry:
+    return AuditEntry.model_validate({**dict(row), "message_ids": json.loads(row["message_ids"])})
+
+
+def marks(values: Any) -> str:
+    """``?, ?, ?`` for an IN list."""
+    return ",".join("?" * len(values))
+
+
+def chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    """SQLite limits host parameters; long IN lists go in chunks."""
+    return [values[i : i + size] for i in range(0, len(values), size)]

@@ -1,0 +1,92 @@
+"""Reads of turns (the buffer), summaries, history, audit rows and the vector outbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from hybrid_memory.models import AuditEntry, HistoryEntry, Message, Scope
+from stores.base import BufferedTurn, PendingBatch, RunSummary, VectorOp
+from stores.sqlite.db import Db
+from stores.sqlite.rows import row_scope, row_to_audit, row_to_history, scope_condition
+
+
+class TurnReads(Db):
+    """Turns, summaries, history, audit and outbox reads of the record store."""
+
+    def buffer(self, scope: Scope) -> list[BufferedTurn]:
+        rows = self._query(
+            "SELECT seq, raw, tokens FROM turns WHERE scope_key = ? AND in_buffer = 1 ORDER BY seq",
+            (scope.key,),
+        )
+        return [
+            BufferedTurn(r["seq"], Message.model_validate_json(r["raw"]), r["tokens"]) for r in rows
+        ]
+
+    def turns(self, scope: Scope) -> list[tuple[Scope, Message]]:
+        cond, params = scope_condition(scope, alias="t")
+        rows = self._query(
+            f"SELECT user_id, agent_id, run_id, raw FROM turns t WHERE {cond} ORDER BY seq", params
+        )
+        return [(row_scope(r), Message.model_validate_json(r["raw"])) for r in rows]
+
+    def summaries(self, scope: Scope) -> list[tuple[Scope, RunSummary]]:
+        cond, params = scope_condition(scope, alias="s")
+        rows = self._query(
+            f"SELECT user_id, agent_id, run_id, summary, tokens, turns_folded FROM summaries s "
+            f"WHERE {cond}",
+            params,
+        )
+        return [
+            (row_scope(r), RunSummary(r["summary"], r["tokens"], r["turns_folded"])) for r in rows
+        ]
+
+    def unextracted(self, scope: Scope | None) -> list[PendingBatch]:
+        sql = (
+            "SELECT scope_key, user_id, agent_id, run_id, options, raw FROM turns t "
+            "WHERE extracted = 0"
+        )
+        params: list[Any] = []
+        if scope is not None:
+            cond, params = scope_condition(scope, alias="t")
+            sql += f" AND {cond}"
+        groups: list[PendingBatch] = []
+        last: tuple[str, str] | None = None
+        for r in self._query(sql + " ORDER BY seq", params):
+            key = (r["scope_key"], r["options"])
+            if key != last:
+                groups.append(PendingBatch(row_scope(r), json.loads(r["options"])))
+                last = key
+            groups[-1].messages.append(Message.model_validate_json(r["raw"]))
+        return groups
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        rows = self._query("SELECT * FROM history WHERE memory_id = ? ORDER BY seq", (memory_id,))
+        return [row_to_history(r) for r in rows]
+
+    def history_scope(self, memory_id: str) -> Scope | None:
+        rows = self._query(
+            "SELECT user_id, agent_id, run_id FROM history WHERE memory_id = ? "
+            "ORDER BY seq LIMIT 1",
+            (memory_id,),
+        )
+        return row_scope(rows[0]) if rows else None
+
+    def audit(self, scope: Scope | None) -> list[AuditEntry]:
+        sql, params = "SELECT * FROM audit a", []
+        if scope is not None and not scope.is_empty:
+            cond, params = scope_condition(scope, alias="a")
+            sql += f" WHERE {cond}"
+        return [row_to_audit(r) for r in self._query(sql + " ORDER BY at, id", params)]
+
+    def pending(self) -> list[tuple[int, VectorOp]]:
+        out = []
+        for r in self._query("SELECT * FROM outbox ORDER BY seq"):
+            vectors = None
+            if r["vectors"] is not None:
+                vectors = np.frombuffer(r["vectors"], dtype=np.float32).reshape(-1, r["dimension"])
+            metas = json.loads(r["metadatas"]) if r["metadatas"] else None
+            out.append((r["seq"], VectorOp(r["op"], json.loads(r["ids"]), vectors, metas)))
+        return out
