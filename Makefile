@@ -22,9 +22,11 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(VENV)/bin/pytest
 
 bench: setup
-	$(PY) -m benchmarks.locomo --data ../shared/locomo/locomo10_dev.json --out benchmarks/results/locomo
+	$(PY) -m benchmarks locomo --data ../shared/locomo/locomo10_dev.json --out benchmarks/results/locomo

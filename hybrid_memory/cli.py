@@ -17,7 +17,7 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +39,7 @@ def _json_arg(value: str | None, what: str) -> Any:
         raise UserInputError(f"--{what} must be JSON: {exc}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hybrid-memory", description="Long-term memory for LLM assistants and agents."
-    )
-    parser.add_argument("--data-dir", type=Path, help="where the memory lives")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_parser(sub: Any) -> None:
     p = sub.add_parser("add", help="remember messages")
     _scope_args(p)
     p.add_argument("text", nargs="*", help="message text (one message per argument)")
@@ -56,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timestamp", help="ISO 8601 time of the text messages")
     p.add_argument("--metadata", help="JSON object stored with the memories")
     p.add_argument("--no-infer", action="store_true", help="store verbatim, no extraction")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hybrid-memory", description="Long-term memory for LLM assistants and agents."
+    )
+    parser.add_argument("--data-dir", type=Path, help="where the memory lives")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    _add_parser(sub)
 
     p = sub.add_parser("search", help="search memories")
     _scope_args(p)
@@ -197,131 +201,145 @@ def _memory_table(title: str, rows: list[dict[str, Any]], score: bool = False):
     return table
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+def _import(args: argparse.Namespace) -> None:
     from rich.table import Table
 
+    records = []
+    lines = [line for line in _read(args.file).splitlines() if line.strip()]
+    for n, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise UserInputError(f"line {n} of {args.file} is not JSON: {exc}") from None
+    with _open(args) as memory:
+        counts = memory.import_records(records)
+    table = Table(title="imported")
+    for key in counts:
+        table.add_column(key, justify="right")
+    table.add_row(*(str(v) for v in counts.values()))
+    _print(args, counts, table)
+
+
+def _add(args: argparse.Namespace, memory: Any) -> None:
+    from rich.table import Table
+
+    if args.file:
+        messages = _json_arg(_read(args.file), "file")
+    elif args.text:
+        given = (("role", args.role), ("name", args.name), ("timestamp", args.timestamp))
+        fields = {k: v for k, v in given if v is not None}
+        messages = [{**fields, "content": t} for t in args.text]
+    else:
+        raise UserInputError("nothing to add: pass text arguments or --file")
+    result = memory.add(
+        messages,
+        **_scope(args),
+        metadata=_json_arg(args.metadata, "metadata"),
+        infer=not args.no_infer,
+    )
+    table = Table(title="add")
+    for col in ("event", "kind", "id", "memory", "previous"):
+        table.add_column(col, overflow="fold")
+    for e in result.results:
+        table.add_row(e.event.value, e.kind.value, e.id[:12], e.memory, e.previous_memory or "")
+    _print(args, result.model_dump(mode="json"), table)
+
+
+def _search(args: argparse.Namespace, memory: Any) -> None:
+    hits = memory.search(
+        args.query,
+        **_scope(args),
+        limit=args.limit,
+        filters=_json_arg(args.filters, "filters"),
+        threshold=args.threshold,
+    )
+    rows = [h.model_dump(mode="json") for h in hits]
+    _print(args, rows, _memory_table(f"search: {args.query}", rows, score=True))
+
+
+def _context(args: argparse.Namespace, memory: Any) -> None:
+    from rich.panel import Panel
+
+    ctx = memory.get_context(args.query, **_scope(args), token_budget=args.budget, model=args.model)
+    label = "" if ctx.exact else " (estimate)"
+    sections = ", ".join(f"{k} {v}" for k, v in ctx.sections.items())
+    panel = Panel(
+        ctx.text or "(empty)",
+        title=f"{ctx.tokens}/{ctx.token_budget} tokens{label} for {ctx.model}",
+        subtitle=sections,
+    )
+    _print(args, ctx.model_dump(mode="json"), panel)
+
+
+def _get(args: argparse.Namespace, memory: Any) -> None:
+    item = memory.get(args.id, **_scope(args)).model_dump(mode="json")
+    _print(args, item, _memory_table("memory", [item]))
+
+
+def _list(args: argparse.Namespace, memory: Any) -> None:
+    items = memory.get_all(
+        **_scope(args), limit=args.limit, filters=_json_arg(args.filters, "filters")
+    )
+    rows = [i.model_dump(mode="json") for i in items]
+    _print(args, rows, _memory_table(f"{len(rows)} memories", rows))
+
+
+def _history(args: argparse.Namespace, memory: Any) -> None:
+    from rich.table import Table
+
+    entries = [e.model_dump(mode="json") for e in memory.history(args.id, **_scope(args))]
+    table = Table(title=f"history of {args.id}")
+    for col in ("when", "event", "actor", "old", "new", "reason"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        cells = (e["old_memory"], e["new_memory"], e["reason"])
+        table.add_row(e["created_at"][:19], e["event"], e["actor"] or "", *(c or "" for c in cells))
+    _print(args, entries, table)
+
+
+def _delete(args: argparse.Namespace, memory: Any) -> None:
+    if args.all == bool(args.id):
+        raise UserInputError("pass either a memory id or --all (with --user/--agent/--run)")
+    if args.all:
+        n = memory.delete_all(**_scope(args))
+        _print(args, {"deleted": n}, f"deleted {n} memories")
+    else:
+        memory.delete(args.id, **_scope(args))
+        _print(args, {"deleted": 1}, f"deleted {args.id}")
+
+
+def _export(args: argparse.Namespace, memory: Any) -> None:
+    records = memory.export(**_scope(args))
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        if not args.json:
+            print(f"exported {len(records)} records to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Any], None]] = {
+    "add": _add,
+    "search": _search,
+    "context": _context,
+    "get": _get,
+    "list": _list,
+    "history": _history,
+    "delete": _delete,
+    "export": _export,
+}
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.command == "stats":
         return _usage(args)
     if args.command == "import":
-        lines = [line for line in _read(args.file).splitlines() if line.strip()]
-        records = []
-        for n, line in enumerate(lines, 1):
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise UserInputError(f"line {n} of {args.file} is not JSON: {exc}") from None
-        with _open(args) as memory:
-            counts = memory.import_records(records)
-        table = Table(title="imported")
-        for key in counts:
-            table.add_column(key, justify="right")
-        table.add_row(*(str(v) for v in counts.values()))
-        _print(args, counts, table)
+        _import(args)
         return 0
-
     with _open(args) as memory:
-        scope = _scope(args)
-        if args.command == "add":
-            if args.file:
-                messages = _json_arg(_read(args.file), "file")
-            elif args.text:
-                messages = [
-                    {
-                        k: v
-                        for k, v in (
-                            ("role", args.role),
-                            ("content", t),
-                            ("name", args.name),
-                            ("timestamp", args.timestamp),
-                        )
-                        if v is not None
-                    }
-                    for t in args.text
-                ]
-            else:
-                raise UserInputError("nothing to add: pass text arguments or --file")
-            result = memory.add(
-                messages,
-                **scope,
-                metadata=_json_arg(args.metadata, "metadata"),
-                infer=not args.no_infer,
-            )
-            table = Table(title="add")
-            for col in ("event", "kind", "id", "memory", "previous"):
-                table.add_column(col, overflow="fold")
-            for e in result.results:
-                table.add_row(
-                    e.event.value, e.kind.value, e.id[:12], e.memory, e.previous_memory or ""
-                )
-            _print(args, result.model_dump(mode="json"), table)
-        elif args.command == "search":
-            hits = memory.search(
-                args.query,
-                **scope,
-                limit=args.limit,
-                filters=_json_arg(args.filters, "filters"),
-                threshold=args.threshold,
-            )
-            rows = [h.model_dump(mode="json") for h in hits]
-            _print(args, rows, _memory_table(f"search: {args.query}", rows, score=True))
-        elif args.command == "context":
-            ctx = memory.get_context(
-                args.query, **scope, token_budget=args.budget, model=args.model
-            )
-            from rich.panel import Panel
-
-            label = "" if ctx.exact else " (estimate)"
-            sections = ", ".join(f"{k} {v}" for k, v in ctx.sections.items())
-            panel = Panel(
-                ctx.text or "(empty)",
-                title=f"{ctx.tokens}/{ctx.token_budget} tokens{label} for {ctx.model}",
-                subtitle=sections,
-            )
-            _print(args, ctx.model_dump(mode="json"), panel)
-        elif args.command == "get":
-            item = memory.get(args.id, **scope).model_dump(mode="json")
-            _print(args, item, _memory_table("memory", [item]))
-        elif args.command == "list":
-            items = memory.get_all(
-                **scope, limit=args.limit, filters=_json_arg(args.filters, "filters")
-            )
-            rows = [i.model_dump(mode="json") for i in items]
-            _print(args, rows, _memory_table(f"{len(rows)} memories", rows))
-        elif args.command == "history":
-            entries = [e.model_dump(mode="json") for e in memory.history(args.id, **scope)]
-            table = Table(title=f"history of {args.id}")
-            for col in ("when", "event", "actor", "old", "new", "reason"):
-                table.add_column(col, overflow="fold")
-            for e in entries:
-                table.add_row(
-                    e["created_at"][:19],
-                    e["event"],
-                    e["actor"] or "",
-                    e["old_memory"] or "",
-                    e["new_memory"] or "",
-                    e["reason"] or "",
-                )
-            _print(args, entries, table)
-        elif args.command == "delete":
-            if args.all == bool(args.id):
-                raise UserInputError("pass either a memory id or --all (with --user/--agent/--run)")
-            if args.all:
-                n = memory.delete_all(**scope)
-                _print(args, {"deleted": n}, f"deleted {n} memories")
-            else:
-                memory.delete(args.id, **scope)
-                _print(args, {"deleted": 1}, f"deleted {args.id}")
-        elif args.command == "export":
-            records = memory.export(**scope)
-            text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-            if args.out:
-                args.out.write_text(text, encoding="utf-8")
-                if not args.json:
-                    print(f"exported {len(records)} records to {args.out}", file=sys.stderr)
-            else:
-                sys.stdout.write(text)
+        COMMANDS[args.command](args, memory)
     return 0
 
 

@@ -36,7 +36,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from hybrid_memory.errors import FilterError
-from hybrid_memory.models import as_utc
+from hybrid_memory.models import as_utc, parse_datetime
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 OPERATORS = ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains", "icontains")
@@ -95,12 +95,9 @@ def _operand(value: Any, key: str, *, is_date: bool) -> Scalar:
     if isinstance(value, date):
         return value.isoformat()
     if is_date and isinstance(value, str):
-        try:
-            return as_utc(datetime.fromisoformat(value)).isoformat()
-        except ValueError:
-            raise FilterError(
-                f"filter on {key!r} needs an ISO 8601 date/time, got {value!r}"
-            ) from None
+        when = parse_datetime(value, f"filter on {key!r}", error=FilterError)
+        assert when is not None
+        return when.isoformat()
     if isinstance(value, bool):
         return int(value)
     if value is None or isinstance(value, str | int | float):

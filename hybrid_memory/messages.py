@@ -16,6 +16,41 @@ from hybrid_memory.errors import InputTooLargeError, MessageFormatError
 from hybrid_memory.models import Message, parse_datetime
 
 
+def _one(raw: Any, index: int, max_chars: int, seen: set[str]) -> Message:
+    """One message, validated and normalized; ``seen`` collects the batch's ids."""
+    if isinstance(raw, Message):
+        raw = raw.model_dump()
+    if isinstance(raw, str):
+        raw = {"role": "user", "content": raw}
+    check_message(raw, index)
+    text = content_text(raw.get("content"), index)
+    if len(text) > max_chars:
+        raise InputTooLargeError(
+            f"message {index} has {len(text)} characters; the limit is {max_chars} "
+            "(split it, or raise limits.max_message_chars)"
+        )
+    given = raw.get("id")
+    if given is not None and (not isinstance(given, str) or not given.strip()):
+        raise MessageFormatError(f"message {index}: 'id' must be a non-empty string, got {given!r}")
+    msg_id = given or f"msg-{uuid.uuid4().hex}"
+    if len(msg_id) > 256:
+        raise MessageFormatError(f"message {index}: 'id' is longer than 256 characters")
+    if msg_id in seen:
+        raise MessageFormatError(f"message {index}: id {msg_id!r} appears twice in the batch")
+    seen.add(msg_id)
+    return Message(
+        role=raw["role"],
+        content=text,
+        name=raw.get("name"),
+        id=msg_id,
+        timestamp=parse_datetime(
+            raw.get("timestamp"), f"message {index}: 'timestamp'", error=MessageFormatError
+        ),
+        tool_calls=raw.get("tool_calls"),
+        tool_call_id=raw.get("tool_call_id"),
+    )
+
+
 def normalize_messages(messages: Any, *, max_chars: int, max_messages: int) -> list[Message]:
     """Validate and normalize ``messages``; raise a :class:`MessageFormatError` otherwise.
 
@@ -35,52 +70,8 @@ def normalize_messages(messages: Any, *, max_chars: int, max_messages: int) -> l
             f"{len(messages)} messages in one add; the limit is {max_messages} "
             "(split the batch, or raise limits.max_messages_per_add)"
         )
-    out: list[Message] = []
     seen: set[str] = set()
-    for index, raw in enumerate(messages):
-        if isinstance(raw, Message):
-            raw = raw.model_dump()
-        if isinstance(raw, str):
-            raw = {"role": "user", "content": raw}
-        if not isinstance(raw, dict):
-            raise MessageFormatError(
-                f"message {index} must be a dict with 'role' and 'content', "
-                f"got {type(raw).__name__}"
-            )
-        check_message(raw, index)
-        role = raw["role"]
-        text = content_text(raw.get("content"), index)
-        if len(text) > max_chars:
-            raise InputTooLargeError(
-                f"message {index} has {len(text)} characters; the limit is {max_chars} "
-                "(split it, or raise limits.max_message_chars)"
-            )
-        value = raw.get("id")
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise MessageFormatError(
-                f"message {index}: 'id' must be a non-empty string, got {value!r}"
-            )
-        msg_id = raw.get("id") or f"msg-{uuid.uuid4().hex}"
-        if len(msg_id) > 256:
-            raise MessageFormatError(f"message {index}: 'id' is longer than 256 characters")
-        if msg_id in seen:
-            raise MessageFormatError(f"message {index}: id {msg_id!r} appears twice in the batch")
-        seen.add(msg_id)
-        tool_calls = raw.get("tool_calls")
-        out.append(
-            Message(
-                role=role,
-                content=text,
-                name=raw.get("name"),
-                id=msg_id,
-                timestamp=parse_datetime(
-                    raw.get("timestamp"), f"message {index}: 'timestamp'", error=MessageFormatError
-                ),
-                tool_calls=tool_calls,
-                tool_call_id=raw.get("tool_call_id"),
-            )
-        )
-    return out
+    return [_one(raw, index, max_chars, seen) for index, raw in enumerate(messages)]
 
 
 def to_chat(message: Message) -> dict[str, Any]:

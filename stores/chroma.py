@@ -58,7 +58,7 @@ class ChromaVectorStore:
             meta.update({_EMBEDDER_NAME: name, _EMBEDDER_DIM: int(dimension)})
             self._collection.modify(metadata=meta)
             return
-        if stored_name != name or int(stored_dim) != int(dimension):
+        if stored_name != name or int(stored_dim or 0) != int(dimension):
             raise EmbedderMismatchError(
                 f"the vector store at {self.path} was built with embedder {stored_name!r} "
                 f"({stored_dim} dimensions), not {name!r} ({dimension}); configure the same "
@@ -148,5 +148,5 @@ class ChromaVectorStore:
 
     def close(self) -> None:
         # PersistentClient flushes on every write; dropping references releases the handles.
-        self._collection = None
-        self._client = None
+        del self._collection
+        del self._client

@@ -206,8 +206,9 @@ class Consolidation:
             have = {i.id for i, _ in ranked}
             for item in ws.by_attribute(cand.subject, cand.attribute):
                 if item.id not in have:
-                    pvec = ws.planned.get(item.id)
-                    ranked.append((item, float(np.dot(vec, pvec)) if pvec is not None else 0.0))
+                    planned = ws.planned.get(item.id)
+                    sim = float(np.dot(vec, planned)) if planned is not None else 0.0
+                    ranked.append((item, sim))
         # Duplicates by exact text are found whatever the vector store says.
         dup = ws.by_hash(fact_hash(cand))
         if dup is not None and dup.id not in {i.id for i, _ in ranked}:
@@ -327,9 +328,10 @@ class Consolidation:
                 "hash": content_hash("superseded " + target.id + target.memory),
             }
         )
-        old_vec = self.vectors.get_vectors([target.id]).get(target.id)
-        if old_vec is None:
-            old_vec = self.embedder.embed_batch([target.memory])[0]
+        stored_vec = self.vectors.get_vectors([target.id]).get(target.id)
+        old_vec = (
+            stored_vec if stored_vec is not None else self.embedder.embed_batch([target.memory])[0]
+        )
         ws.put(archived, new=True)
         plan.upsert(archived.id, old_vec, vector_meta(archived))
         updated = target.model_copy(

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from hybrid_memory.models import DroppedItem, MemoryContext, MemoryHit, MemoryKind, Message
 from hybrid_memory.tokens import TokenCounter
@@ -50,9 +50,13 @@ def memory_line(hit: MemoryHit) -> str:
     return f"- {prefix}{hit.memory}{suffix}"
 
 
+Tier = Literal["memories", "summary", "recent"]
+TIERS: tuple[Tier, ...] = ("memories", "recent", "summary")
+
+
 @dataclass(eq=False)
 class _Piece:
-    tier: str
+    tier: Tier
     text: str
     tokens: int
     priority: float
@@ -82,6 +86,133 @@ def _system_text(memories: list[_Piece], summary: list[_Piece]) -> str:
     return "\n\n".join(parts)
 
 
+def _pieces(
+    hits: list[MemoryHit],
+    summary: str,
+    recent: list[tuple[Message, dict[str, Any]]],
+    counter: TokenCounter,
+    present_ids: Sequence[str],
+) -> dict[Tier, list[_Piece]]:
+    """Everything that could go in, each tier in its own order of importance."""
+    recent_ids = {m.id for m, _ in recent if m.id} | set(present_ids)
+    pieces: dict[Tier, list[_Piece]] = {"memories": [], "recent": [], "summary": []}
+    for rank, hit in enumerate(hits):
+        if hit.kind == MemoryKind.OBSERVATION and hit.sources and set(hit.sources) <= recent_ids:
+            continue  # the utterance itself is in the recent turns
+        line = memory_line(hit)
+        pieces["memories"].append(
+            _Piece("memories", line, counter.count_text(line) + 1, -rank, hit.id, hit, order=rank)
+        )
+    for pos, (msg, chat) in enumerate(recent):
+        # newest first; the very last turns matter most
+        pieces["recent"].append(
+            _Piece(
+                "recent",
+                chat.get("content") or "",
+                counter.count_message(chat),
+                pos - len(recent),
+                msg.id,
+                message=chat,
+                order=pos,
+            )
+        )
+    # The summary is packed sentence by sentence, newest first, so a long summary still
+    # contributes its latest part when its whole does not fit.
+    sentences = [s for s in _SUMMARY_SPLIT.split(summary.strip()) if s.strip()]
+    for pos, sentence in enumerate(sentences):
+        tokens = counter.count_text(sentence) + 1
+        pieces["summary"].append(
+            _Piece("summary", sentence, tokens, pos - len(sentences), order=pos)
+        )
+    return pieces
+
+
+@dataclass
+class _Packing:
+    """The pieces chosen per tier and the tokens they spend."""
+
+    pieces: dict[Tier, list[_Piece]]
+    header_cost: dict[str, int]
+    chosen: dict[Tier, list[_Piece]] = field(
+        default_factory=lambda: {"memories": [], "recent": [], "summary": []}
+    )
+    spent: dict[Tier, int] = field(
+        default_factory=lambda: {"memories": 0, "recent": 0, "summary": 0}
+    )
+
+    def fill(self, tier: Tier, limit: int) -> None:
+        chosen = self.chosen[tier]
+        for piece in sorted(self.pieces[tier], key=lambda p: -p.priority):
+            if piece in chosen:
+                continue
+            extra = piece.tokens + (self.header_cost.get(tier, 0) if not chosen else 0)
+            if self.spent[tier] + extra <= limit:
+                chosen.append(piece)
+                self.spent[tier] += extra
+            elif tier in ("recent", "summary"):
+                break  # turns and summary stay a contiguous tail of the conversation
+
+    def allocate(self, available: int, shares: dict[str, float]) -> None:
+        """Each tier fills its share; the room one tier leaves goes to the conversation first,
+        then to more memories."""
+        if available <= 0:
+            return
+        for tier in TIERS:
+            self.fill(tier, int(available * shares[tier]))
+        for tier in ("recent", "summary", "memories"):
+            room = available - sum(self.spent.values())
+            if room > 0:
+                self.fill(tier, self.spent[tier] + room)
+
+    def ordered(self, tier: Tier) -> list[_Piece]:
+        return sorted(self.chosen[tier], key=lambda p: p.order)
+
+    def assemble(self, counter: TokenCounter) -> tuple[list[dict[str, Any]], int]:
+        mems, summ = self.ordered("memories"), self.ordered("summary")
+        messages: list[dict[str, Any]] = []
+        if mems or summ:
+            messages.append({"role": "system", "content": _system_text(mems, summ)})
+        messages.extend(p.message for p in self.ordered("recent") if p.message is not None)
+        return messages, counter.count_messages(messages)
+
+    def trim(self, counter: TokenCounter, budget: int) -> tuple[list[dict[str, Any]], int]:
+        """Count exactly (per-piece counts are close to additive but not exactly) and drop the
+        least important pieces until the whole fits."""
+        messages, tokens = self.assemble(counter)
+        while tokens > budget:
+            candidates = [p for tier in self.chosen.values() for p in tier]
+            if not candidates:
+                break
+            victim = min(candidates, key=_removal_key)
+            self.chosen[victim.tier].remove(victim)
+            messages, tokens = self.assemble(counter)
+        if tokens > budget:  # nothing left to remove: the empty context
+            return [], 0
+        return messages, tokens
+
+    def dropped(self) -> list[DroppedItem]:
+        included = {id(p) for tier in self.chosen.values() for p in tier}
+        return [
+            DroppedItem(tier=tier, id=piece.id, text=piece.text, tokens=piece.tokens)
+            for tier, tier_pieces in self.pieces.items()
+            for piece in tier_pieces
+            if id(piece) not in included
+        ]
+
+    def sections(self, messages: list[dict[str, Any]], tokens: int) -> dict[str, int]:
+        sections = {"instructions": 0, "memories": 0, "summary": 0, "recent": 0}
+        if messages:
+            headed: tuple[Tier, ...] = ("memories", "summary")
+            for tier in headed:
+                if self.chosen[tier]:
+                    spent = sum(p.tokens for p in self.chosen[tier])
+                    sections[tier] = spent + self.header_cost[tier]
+            sections["recent"] = sum(p.tokens for p in self.chosen["recent"])
+            # The rest (instructions, message framing, reply priming) makes the sum exact.
+            sections["instructions"] = max(0, tokens - sum(sections.values()))
+        return sections
+
+
 def build_context(
     *,
     hits: list[MemoryHit],
@@ -103,125 +234,22 @@ def build_context(
         shares: the budget's split between the tiers (default :data:`DEFAULT_SHARES`).
         present_ids: ids of messages the caller sends verbatim anyway.
     """
-    shares = shares or DEFAULT_SHARES
-    recent_ids = {m.id for m, _ in recent if m.id} | set(present_ids)
-
-    pieces: dict[str, list[_Piece]] = {"memories": [], "recent": [], "summary": []}
-    skipped: list[DroppedItem] = []
-    for rank, hit in enumerate(hits):
-        if hit.kind == MemoryKind.OBSERVATION and hit.sources and set(hit.sources) <= recent_ids:
-            continue  # the utterance itself is in the recent turns
-        line = memory_line(hit)
-        pieces["memories"].append(
-            _Piece("memories", line, counter.count_text(line) + 1, -rank, hit.id, hit, order=rank)
-        )
-    n_recent = len(recent)
-    for pos, (msg, chat) in enumerate(recent):
-        tokens = counter.count_message(chat)
-        # newest first; the very last turns matter most
-        pieces["recent"].append(
-            _Piece(
-                "recent",
-                chat.get("content") or "",
-                tokens,
-                pos - n_recent,
-                msg.id,
-                message=chat,
-                order=pos,
-            )
-        )
-    # The summary is packed sentence by sentence, newest first, so a long summary still
-    # contributes its latest part when its whole does not fit.
-    sentences = [s for s in _SUMMARY_SPLIT.split(summary.strip()) if s.strip()]
-    for pos, sentence in enumerate(sentences):
-        pieces["summary"].append(
-            _Piece(
-                "summary",
-                sentence,
-                counter.count_text(sentence) + 1,
-                pos - len(sentences),
-                order=pos,
-            )
-        )
-
+    packing = _Packing(
+        _pieces(hits, summary, recent, counter, present_ids),
+        {
+            "memories": counter.count_text(MEMORIES_HEADER) + 2,
+            "summary": counter.count_text(SUMMARY_HEADER) + 2,
+        },
+    )
+    # Turns alone need no instructions; everything else does. Count the overhead once.
     overhead = counter.count_messages([{"role": "system", "content": INSTRUCTIONS}])
-    header_cost = {
-        "memories": counter.count_text(MEMORIES_HEADER) + 2,
-        "summary": counter.count_text(SUMMARY_HEADER) + 2,
-    }
-    available = token_budget - overhead
-    chosen: dict[str, list[_Piece]] = {"memories": [], "recent": [], "summary": []}
-
-    if available > 0:
-        # Turns alone need no instructions; everything else does. Count the overhead once.
-        allowance = {tier: int(available * share) for tier, share in shares.items()}
-        spent = {tier: 0 for tier in chosen}
-
-        def fill(tier: str, limit: int) -> None:
-            queue = sorted(pieces[tier], key=lambda p: -p.priority)
-            for piece in queue:
-                if piece in chosen[tier]:
-                    continue
-                extra = piece.tokens + (header_cost.get(tier, 0) if not chosen[tier] else 0)
-                if spent[tier] + extra <= limit:
-                    chosen[tier].append(piece)
-                    spent[tier] += extra
-                elif tier in ("recent", "summary"):
-                    break  # turns and summary stay a contiguous tail of the conversation
-
-        for tier in ("memories", "recent", "summary"):
-            fill(tier, allowance[tier])
-        # Room one tier left goes to the conversation first, then to more memories.
-        for tier in ("recent", "summary", "memories"):
-            room = available - sum(spent.values())
-            if room > 0:
-                fill(tier, spent[tier] + room)
-
-    def assemble() -> tuple[list[dict[str, Any]], int]:
-        mems = sorted(chosen["memories"], key=lambda p: p.order)
-        summ = sorted(chosen["summary"], key=lambda p: p.order)
-        turns = sorted(chosen["recent"], key=lambda p: p.order)
-        messages: list[dict[str, Any]] = []
-        if mems or summ:
-            messages.append({"role": "system", "content": _system_text(mems, summ)})
-        messages.extend(p.message for p in turns if p.message is not None)
-        return messages, counter.count_messages(messages)
-
-    messages, tokens = assemble()
-    # Exact check: per-piece counts are close to additive but not exactly; trim until it fits.
-    while tokens > token_budget:
-        candidates = [p for tier in chosen.values() for p in tier]
-        if not candidates:
-            break
-        victim = min(candidates, key=_removal_key)
-        chosen[victim.tier].remove(victim)
-        messages, tokens = assemble()
-    if tokens > token_budget:  # nothing left to remove: the empty context
-        messages, tokens = [], 0
-
-    included = {id(p) for tier in chosen.values() for p in tier}
-    dropped = list(skipped)
-    for tier, tier_pieces in pieces.items():
-        for piece in tier_pieces:
-            if id(piece) not in included:
-                dropped.append(
-                    DroppedItem(tier=tier, id=piece.id, text=piece.text, tokens=piece.tokens)
-                )
-
-    sections = {"instructions": 0, "memories": 0, "summary": 0, "recent": 0}
-    if messages:
-        for tier in ("memories", "summary"):
-            if chosen[tier]:
-                sections[tier] = sum(p.tokens for p in chosen[tier]) + header_cost[tier]
-        sections["recent"] = sum(p.tokens for p in chosen["recent"])
-        # The rest (instructions, message framing, reply priming) makes the sum exact.
-        sections["instructions"] = max(0, tokens - sum(sections.values()))
-
-    memories = [p.hit for p in sorted(chosen["memories"], key=lambda p: p.order) if p.hit]
+    packing.allocate(token_budget - overhead, shares or DEFAULT_SHARES)
+    messages, tokens = packing.trim(counter, token_budget)
     text = "\n\n".join(
         f"{m['role']}{'(' + m['name'] + ')' if m.get('name') else ''}: {m.get('content') or ''}"
         for m in messages
     )
+    turns = packing.ordered("recent")
     return MemoryContext(
         messages=messages,
         text=text,
@@ -229,10 +257,10 @@ def build_context(
         token_budget=token_budget,
         model=counter.model,
         exact=counter.exact,
-        sections=sections,
-        memories=memories,
-        summary=" ".join(p.text for p in sorted(chosen["summary"], key=lambda p: p.order)) or None,
-        recent=[p.message for p in sorted(chosen["recent"], key=lambda p: p.order) if p.message],
-        recent_ids=[p.id for p in sorted(chosen["recent"], key=lambda p: p.order) if p.id],
-        dropped=dropped,
+        sections=packing.sections(messages, tokens),
+        memories=[p.hit for p in packing.ordered("memories") if p.hit],
+        summary=" ".join(p.text for p in packing.ordered("summary")) or None,
+        recent=[p.message for p in turns if p.message],
+        recent_ids=[p.id for p in turns if p.id],
+        dropped=packing.dropped(),
     )

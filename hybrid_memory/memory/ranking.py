@@ -68,7 +68,7 @@ def fuse(
         relevance = rrf / best_rrf if best_rrf > 0 else 0.0
         recency = 0.0
         when = cand.item.event_time or cand.item.created_at
-        if span and when is not None:
+        if span and when is not None and lo is not None:
             recency = max(0.0, min(1.0, (when - lo).total_seconds() / span))
         score = (
             relevance

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from hybrid_memory.filters import AllOf, AnyOf, Condition, Filter, Not
@@ -29,7 +30,7 @@ def _value(item: MemoryItem, cond: Condition) -> Any:
         value = getattr(item, cond.field)
     if isinstance(value, datetime):
         return as_utc(value).isoformat()
-    if hasattr(value, "value") and isinstance(value.value, str):  # enums
+    if isinstance(value, Enum):
         return value.value
     if isinstance(value, bool):
         return int(value)

@@ -35,6 +35,10 @@ def dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def dt_required(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
 def scope_condition(scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
     """SQL condition restricting rows to ``scope`` (every given id must match exactly)."""
     ids = scope.as_filter()
@@ -63,8 +67,8 @@ def row_to_item(row: sqlite3.Row) -> MemoryItem:
         attribute=row["attribute"],
         hash=row["hash"],
         importance=row["importance"],
-        created_at=dt(row["created_at"]),
-        updated_at=dt(row["updated_at"]),
+        created_at=dt_required(row["created_at"]),
+        updated_at=dt_required(row["updated_at"]),
         event_time=dt(row["event_time"]),
         valid_from=dt(row["valid_from"]),
         valid_to=dt(row["valid_to"]),
@@ -109,7 +113,7 @@ def row_to_history(row: sqlite3.Row) -> HistoryEntry:
         event=EventType(row["event"]),
         actor=row["actor"],
         reason=row["reason"],
-        created_at=dt(row["created_at"]),
+        created_at=dt_required(row["created_at"]),
     )
 
 

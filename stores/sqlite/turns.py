@@ -75,7 +75,7 @@ class TurnReads(Db):
         return row_scope(rows[0]) if rows else None
 
     def audit(self, scope: Scope | None) -> list[AuditEntry]:
-        sql, params = "SELECT * FROM audit a", []
+        sql, params = "SELECT * FROM audit a", list[Any]()
         if scope is not None and not scope.is_empty:
             cond, params = scope_condition(scope, alias="a")
             sql += f" WHERE {cond}"
