@@ -39,73 +39,34 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
-import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
-
+from hybrid_memory.agent.memory_step import memory_message, remember
 from hybrid_memory.agent.sessions import SessionManager
-from hybrid_memory.agent.usage import USAGE_DB_FILENAME, UsageStats, UsageTracker
-from hybrid_memory.agent.window import ContextWindow, WindowReport, WindowSettings
-from hybrid_memory.errors import (
-    ConfigError,
-    HybridMemoryError,
-    MessageFormatError,
-    SessionConflictError,
-)
+from hybrid_memory.agent.tools import ToolRun, check_tools, run_tool
+from hybrid_memory.agent.turn import AssistantTurn, TurnDraft, api_message, call_dict, new_id
+from hybrid_memory.agent.usage import USAGE_DB_FILENAME, UsageStats, UsageTracker, price_of
+from hybrid_memory.agent.window import ContextWindow, WindowSettings
+from hybrid_memory.errors import ConfigError, MessageFormatError, SessionConflictError
 from hybrid_memory.llm import LLMClient, LLMConfig, LLMUnavailableError
 from hybrid_memory.models import utcnow
-from hybrid_memory.session_models import SessionEvent, SessionEventType, apply_event, replay
+from hybrid_memory.session_models import SessionEvent, SessionEventType, replay
 
 if TYPE_CHECKING:
     from hybrid_memory.memory import HybridMemory
     from hybrid_memory.session_models import Session
 
-logger = logging.getLogger(__name__)
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "MAX_MEMORY_TOKENS", "Assistant", "AssistantTurn", "ToolRun"]
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 MAX_MEMORY_TOKENS = 2_000
-_API_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
-"""The message keys sent to the model; others (our ``id``) stay in the session only."""
 
 
-class ToolRun(BaseModel):
-    """One tool call the assistant executed."""
-
-    id: str
-    name: str
-    arguments: str
-    result: str
-    error: str | None = None
-    """Set when the tool was unknown, its arguments were not a JSON object, or it raised."""
-
-
-class AssistantTurn(BaseModel):
-    """What one :meth:`Assistant.chat` did."""
-
-    session_id: str
-    reply: str
-    tool_runs: list[ToolRun] = Field(default_factory=list)
-    model_calls: int = 0
-    prompt_tokens: int = 0
-    """Input tokens of this turn's model calls (the endpoint's counts when it reports them)."""
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    request_tokens: list[int] = Field(default_factory=list)
-    """Our exact count of each request sent (messages + tool schemas), each <= ``limit``."""
-    limit: int
-    """The window's limit: context window minus the tokens reserved for the reply."""
-    compressions: list[WindowReport] = Field(default_factory=list)
-    """The window reports of the calls that compressed the history."""
-    memory_tokens: int = 0
-    """Tokens of the long-term memory message sent with the first call."""
-    memories: list[str] = Field(default_factory=list)
-    """The long-term memories that message held."""
-    memory_error: str | None = None
-    """Set when adding the turn to long-term memory failed (the session was saved)."""
+def _check_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an int")
+    return value
 
 
 class Assistant:
@@ -157,74 +118,56 @@ class Assistant:
             raise ConfigError(f"llm must be an LLMConfig or an LLMClient, got {type(llm).__name__}")
         if not isinstance(system_prompt, str) or not system_prompt.strip():
             raise ConfigError("system_prompt must be a non-empty string")
-        if isinstance(max_tool_rounds, bool) or not isinstance(max_tool_rounds, int):
-            raise ConfigError("max_tool_rounds must be an int")
-        if max_tool_rounds < 0:
+        if _check_int("max_tool_rounds", max_tool_rounds) < 0:
             raise ConfigError(f"max_tool_rounds must be >= 0, got {max_tool_rounds}")
         self.llm = llm
         self.memory = memory
         self.system_prompt = system_prompt
         self.tools = [copy.deepcopy(dict(t)) for t in tools or ()]
         self.tool_handlers = dict(tool_handlers or {})
-        self._check_tools()
+        check_tools(self.tools, self.tool_handlers)
         self.max_tool_rounds = max_tool_rounds
         self.remember = remember and memory is not None
+        self.window = self._window(window)
+        self.memory_tokens = self._memory_tokens(memory_tokens)
+        self.sessions = sessions if sessions is not None else self._default_sessions()
+        self.usage = usage if usage is not None else self._default_usage()
+        if memory is not None and memory.on_usage is None:
+            # The memory pipeline's own model calls land in the same tracker, attributed to
+            # the session and user of the turn they serve.
+            memory.on_usage = self.usage.record
+
+    def _window(self, window: ContextWindow | WindowSettings | None) -> ContextWindow:
         if window is None or isinstance(window, WindowSettings):
-            settings = window or WindowSettings(model=llm.model)
-            summarizer = memory.summarizer if memory is not None else None
+            settings = window or WindowSettings(model=self.llm.model)
+            summarizer = self.memory.summarizer if self.memory is not None else None
             window = ContextWindow(settings, summarizer=summarizer)
         if not isinstance(window, ContextWindow):
             raise ConfigError(
                 f"window must be a ContextWindow or WindowSettings, got {type(window).__name__}"
             )
-        self.window = window
+        return window
+
+    def _memory_tokens(self, memory_tokens: int | None) -> int:
+        limit = self.window.limit
         if memory_tokens is None:
-            memory_tokens = min(MAX_MEMORY_TOKENS, window.limit // 10)
-        if isinstance(memory_tokens, bool) or not isinstance(memory_tokens, int):
-            raise ConfigError("memory_tokens must be an int")
-        if not 0 <= memory_tokens < window.limit:
+            memory_tokens = min(MAX_MEMORY_TOKENS, limit // 10)
+        if not 0 <= _check_int("memory_tokens", memory_tokens) < limit:
             raise ConfigError(
-                f"memory_tokens must be in [0, {window.limit}) for this window, got {memory_tokens}"
+                f"memory_tokens must be in [0, {limit}) for this window, got {memory_tokens}"
             )
-        self.memory_tokens = memory_tokens
-        if sessions is None:
-            from stores.sessions import SQLiteSessionConfig, open_session_backend
+        return memory_tokens
 
-            data_dir = memory.config.data_dir if memory is not None else ".hybrid_memory"
-            sessions = SessionManager(open_session_backend(SQLiteSessionConfig(data_dir=data_dir)))
-        self.sessions = sessions
-        if usage is None:
-            usage = (
-                UsageTracker(memory.config.data_dir / USAGE_DB_FILENAME)
-                if memory is not None
-                else UsageTracker()
-            )
-        self.usage = usage
-        if memory is not None and memory.on_usage is None:
-            # The memory pipeline's own model calls land in the same tracker, attributed to
-            # the session and user of the turn they serve.
-            memory.on_usage = usage.record
+    def _default_sessions(self) -> SessionManager:
+        from stores.sessions import SQLiteSessionConfig, open_session_backend
 
-    def _check_tools(self) -> None:
-        names = []
-        for i, tool in enumerate(self.tools):
-            fn = tool.get("function") if tool.get("type", "function") == "function" else None
-            if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-                raise ConfigError(
-                    f"tool {i} must be an OpenAI tool schema "
-                    '{"type": "function", "function": {"name": ..., "parameters": {...}}}'
-                )
-            names.append(fn["name"])
-        missing = sorted(set(names) - set(self.tool_handlers))
-        extra = sorted(set(self.tool_handlers) - set(names))
-        if missing or extra:
-            raise ConfigError(
-                f"every tool needs a handler and every handler a schema: no handler for "
-                f"{missing}, no schema for {extra}"
-            )
-        for name, handler in self.tool_handlers.items():
-            if not callable(handler):
-                raise ConfigError(f"the handler of tool {name!r} is not callable")
+        data_dir = self.memory.config.data_dir if self.memory is not None else ".hybrid_memory"
+        return SessionManager(open_session_backend(SQLiteSessionConfig(data_dir=data_dir)))
+
+    def _default_usage(self) -> UsageTracker:
+        if self.memory is None:
+            return UsageTracker()
+        return UsageTracker(self.memory.config.data_dir / USAGE_DB_FILENAME)
 
     @property
     def model(self) -> str:
@@ -261,76 +204,96 @@ class Assistant:
         else:
             session = self.sessions.get_or_create(session_id, user_id=user_id, agent_id=agent_id)
 
-        history = copy.deepcopy(session.messages)
-        events: list[SessionEvent] = []
-
-        def emit(event: SessionEvent) -> None:
-            apply_event(history, {}, event)
-            events.append(event)
-
+        draft = TurnDraft(history=copy.deepcopy(session.messages))
         now = utcnow()
-        user_event = SessionEvent.user_message(message, id=_new_id())
-        emit(user_event)
+        user_event = SessionEvent.user_message(message, id=new_id())
+        draft.emit(user_event)
         head = [{"role": "system", "content": self.system_prompt}]
         turn = AssistantTurn(session_id=session.id, reply="", limit=self.window.limit)
-        memory_message = self._memory_message(message, session, history, turn)
-        if memory_message is not None:
-            head.append(memory_message)
+        if self.memory is not None and self.memory_tokens > 0:
+            found = memory_message(
+                self.memory,
+                message,
+                session,
+                draft.history,
+                turn,
+                budget=self.memory_tokens,
+                model=self.window.settings.model,
+            )
+            if found is not None:
+                head.append(found)
+        self._converse(session, head, draft, turn)
+        self._save(session, draft.history, draft.events)
+        turn.cost_usd = _cost(self.model, turn.prompt_tokens, turn.completion_tokens)
+        if self.remember:
+            assert self.memory is not None  # remember is only set with a memory
+            remember(self.memory, self.usage, session, (user_event, draft.events[-1]), now, turn)
+        return turn
 
+    def _converse(
+        self, session: Session, head: list[dict[str, Any]], draft: TurnDraft, turn: AssistantTurn
+    ) -> None:
+        """Call the model, run the tools it asks for and call it again, until it answers."""
         # tool_choice is only sent with tools ("none" forbids calls once the rounds are spent)
         tool_choice: str | None = "none" if self.tools and self.max_tool_rounds == 0 else None
         rounds = 0
         while True:
-            # A request that cannot fit raises TokenBudgetError here, before any model call.
-            fitted = self.window.fit(head + history, self.tools or None)
-            history = fitted.messages[len(head) :]
-            report = fitted.report
-            if report.triggered and report.tokens_saved > 0:
-                turn.compressions.append(report)
-                self.usage.record_compression(
-                    report.tokens_before,
-                    report.tokens_after,
-                    session_id=session.id,
-                    user_id=session.user_id,
-                )
-            request = [_api_message(m) for m in fitted.messages]
-            turn.request_tokens.append(report.tokens_after)
-            content, calls, response = self._call(session, request, tool_choice)
-            turn.model_calls += 1
-            prompt, completion = self.usage.record_call(
-                self.model,
-                request,
-                content,
-                response=response,
-                tools=self.tools or None,
-                category="chat",
-                session_id=session.id,
-                user_id=session.user_id,
-            )
-            turn.prompt_tokens += prompt
-            turn.completion_tokens += completion
+            content, calls = self._round(session, head, draft, turn, tool_choice)
             if calls and tool_choice is None and rounds < self.max_tool_rounds:
-                self._run_tools(content, calls, emit, turn)
+                self._run_tools(content, calls, draft, turn)
                 rounds += 1
                 if rounds >= self.max_tool_rounds and self.tools:
                     tool_choice = "none"
                 continue
             if calls:
-                emit(
+                draft.emit(
                     SessionEvent.error(
                         f"the model asked for tools again after {rounds} rounds with "
                         "tool_choice='none'; its tool calls were ignored"
                     )
                 )
             turn.reply = content or ""
-            emit(SessionEvent.reply(turn.reply, id=_new_id()))
-            break
+            draft.emit(SessionEvent.reply(turn.reply, id=new_id()))
+            return
 
-        self._save(session, history, events)
-        turn.cost_usd = _cost(self.model, turn.prompt_tokens, turn.completion_tokens)
-        if self.remember:
-            self._remember(session, user_event, turn.reply, events[-1], now, turn)
-        return turn
+    def _round(
+        self,
+        session: Session,
+        head: list[dict[str, Any]],
+        draft: TurnDraft,
+        turn: AssistantTurn,
+        tool_choice: str | None,
+    ) -> tuple[str | None, list[dict[str, Any]]]:
+        """One model call on the refitted history: the reply's text and tool calls."""
+        # A request that cannot fit raises TokenBudgetError here, before any model call.
+        fitted = self.window.fit(head + draft.history, self.tools or None)
+        draft.history = fitted.messages[len(head) :]
+        report = fitted.report
+        if report.triggered and report.tokens_saved > 0:
+            turn.compressions.append(report)
+            self.usage.record_compression(
+                report.tokens_before,
+                report.tokens_after,
+                session_id=session.id,
+                user_id=session.user_id,
+            )
+        request = [api_message(m) for m in fitted.messages]
+        turn.request_tokens.append(report.tokens_after)
+        content, calls, response = self._call(session, request, tool_choice)
+        turn.model_calls += 1
+        prompt, completion = self.usage.record_call(
+            self.model,
+            request,
+            content,
+            response=response,
+            tools=self.tools or None,
+            category="chat",
+            session_id=session.id,
+            user_id=session.user_id,
+        )
+        turn.prompt_tokens += prompt
+        turn.completion_tokens += completion
+        return content, calls
 
     def _call(
         self, session: Session, request: list[dict[str, Any]], tool_choice: str | None
@@ -343,7 +306,7 @@ class Assistant:
             if not choices or getattr(choices[0], "message", None) is None:
                 raise ValueError("the reply has no choices[0].message")
             reply = choices[0].message
-            calls = [_call_dict(c) for c in reply.tool_calls or []]
+            calls = [call_dict(c) for c in reply.tool_calls or []]
             return reply.content, calls, response
         except LLMUnavailableError as exc:
             self._log_failure(session, exc)
@@ -354,72 +317,27 @@ class Assistant:
                 f"the endpoint's reply could not be used: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def _memory_message(
-        self, message: str, session: Session, history: list[dict[str, Any]], turn: AssistantTurn
-    ) -> dict[str, Any] | None:
-        if self.memory is None or self.memory_tokens == 0:
-            return None
-        # A pasted document can exceed the search's query limit; the question is usually
-        # at its end.
-        query = message[-self.memory.config.limits.max_query_chars :]
-        context = self.memory.get_context(
-            query,
-            user_id=session.user_id,
-            agent_id=session.agent_id,
-            token_budget=self.memory_tokens,
-            model=self.window.settings.model,
-            tiers=("memories",),
-            present_ids=[m["id"] for m in history if isinstance(m.get("id"), str)],
-        )
-        if not context.messages:
-            return None
-        turn.memory_tokens = context.tokens
-        turn.memories = [hit.memory for hit in context.memories]
-        return context.messages[0]
-
     def _run_tools(
         self,
         content: str | None,
         calls: list[dict[str, Any]],
-        emit: Callable[[SessionEvent], None],
+        draft: TurnDraft,
         turn: AssistantTurn,
     ) -> None:
         if content:
             # Text beside tool calls: keep it on the same assistant message.
-            emit(SessionEvent.reply(content, tool_calls=calls, id=_new_id()))
+            draft.emit(SessionEvent.reply(content, tool_calls=calls, id=new_id()))
         else:
             for c in calls:
                 fn = c["function"]
-                emit(SessionEvent.tool_call(c["id"], fn["name"], fn["arguments"]))
+                draft.emit(SessionEvent.tool_call(c["id"], fn["name"], fn["arguments"]))
         for c in calls:
-            run = self._run_tool(c["id"], c["function"]["name"], c["function"]["arguments"])
+            fn = c["function"]
+            run = run_tool(self.tool_handlers, c["id"], fn["name"], fn["arguments"])
             turn.tool_runs.append(run)
             if run.error:
-                emit(SessionEvent.error(run.error, tool_call_id=run.id, tool=run.name))
-            emit(SessionEvent.tool_result(run.id, run.result, id=_new_id()))
-
-    def _run_tool(self, call_id: str, name: str, arguments: str) -> ToolRun:
-        def failed(error: str) -> ToolRun:
-            return ToolRun(
-                id=call_id, name=name, arguments=arguments, result=f"error: {error}", error=error
-            )
-
-        handler = self.tool_handlers.get(name)
-        if handler is None:
-            return failed(f"unknown tool {name!r}; available: {sorted(self.tool_handlers)}")
-        try:
-            args = json.loads(arguments or "{}")
-        except ValueError as exc:
-            return failed(f"the arguments are not valid JSON ({exc}); send a JSON object")
-        if not isinstance(args, dict):
-            return failed("the arguments must be a JSON object")
-        try:
-            result = handler(**args)
-        except Exception as exc:  # a tool's failure is reported to the model, not raised
-            return failed(f"{name} raised {type(exc).__name__}: {exc}")
-        if not isinstance(result, str):
-            result = json.dumps(result, ensure_ascii=False, default=str)
-        return ToolRun(id=call_id, name=name, arguments=arguments, result=result)
+                draft.emit(SessionEvent.error(run.error, tool_call_id=run.id, tool=run.name))
+            draft.emit(SessionEvent.tool_result(run.id, run.result, id=new_id()))
 
     def _log_failure(self, session: Session, exc: Exception) -> None:
         with contextlib.suppress(SessionConflictError):
@@ -445,45 +363,6 @@ class Assistant:
             # Someone saved the session meanwhile: append this turn to their version.
             self.sessions.update(session.id, lambda _: list(events))
 
-    def _remember(
-        self,
-        session: Session,
-        user_event: SessionEvent,
-        reply: str,
-        reply_event: SessionEvent,
-        when: Any,
-        turn: AssistantTurn,
-    ) -> None:
-        assert self.memory is not None
-        messages = [
-            {
-                "role": "user",
-                "content": user_event.payload["content"],
-                "id": user_event.payload["id"],
-                "timestamp": when,
-            }
-        ]
-        if reply.strip():
-            messages.append(
-                {
-                    "role": "assistant",
-                    "content": reply,
-                    "id": reply_event.payload["id"],
-                    "timestamp": utcnow(),
-                }
-            )
-        try:
-            with self.usage.attribute(session_id=session.id, user_id=session.user_id):
-                self.memory.add(
-                    messages,
-                    user_id=session.user_id,
-                    agent_id=session.agent_id,
-                    run_id=session.id,
-                )
-        except HybridMemoryError as exc:
-            turn.memory_error = f"{type(exc).__name__}: {exc}"
-            logger.warning("session %s: the turn was not added to memory: %s", session.id, exc)
-
     # -- inspection -----------------------------------------------------------------------------
 
     def history(self, session_id: str) -> list[dict[str, Any]]:
@@ -495,26 +374,6 @@ class Assistant:
         return self.usage.stats(session_id=session_id, user_id=user_id)
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-def _api_message(message: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in message.items() if k in _API_KEYS}
-
-
-def _call_dict(call: Any) -> dict[str, Any]:
-    """A tool call of the response as the dict the API takes back (an id made up if the
-    endpoint sent none: a result must name its call)."""
-    return {
-        "id": call.id or f"call_{_new_id()}",
-        "type": "function",
-        "function": {"name": call.function.name, "arguments": call.function.arguments or "{}"},
-    }
-
-
 def _cost(model: str, prompt: int, completion: int) -> float:
-    from hybrid_memory.agent.usage import price_of
-
     price = price_of(model)
     return (prompt * price[0] + completion * price[1]) / 1e6 if price else 0.0

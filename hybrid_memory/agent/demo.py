@@ -18,7 +18,13 @@ import argparse
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hybrid_memory.agent.turn import AssistantTurn
+    from hybrid_memory.llm import LLMConfig
 
 PROJECT = {
     "README.md": "# billing\nMonthly invoices for the shop. Run `make test` before pushing.\n",
@@ -134,18 +140,65 @@ def scripted_agent(body: dict[str, Any]) -> Any:
     return Reply(content="Noted.")
 
 
+def _print_turn(console: Console, text: str, turn: AssistantTurn) -> None:
+    tools = ", ".join(r.name for r in turn.tool_runs) or "-"
+    squeeze = ""
+    for report in turn.compressions:
+        squeeze += (
+            f"  [yellow]compressed {report.tokens_before:,} -> "
+            f"{report.tokens_after:,} ({', '.join(report.strategies_applied)})[/]"
+        )
+    console.print(
+        f"[bold]user:[/] {text}\n  [bold]assistant:[/] {turn.reply}\n"
+        f"  [dim]calls {turn.model_calls}, tools {tools}, sent "
+        f"{'+'.join(str(t) for t in turn.request_tokens)} tokens, "
+        f"memories {len(turn.memories)} ({turn.memory_tokens} tokens)[/]{squeeze}"
+    )
+
+
+def _run(console: Console, endpoint: LLMConfig, data_dir: Path, window: int, offline: bool) -> None:
+    """Both sessions against ``endpoint``, then the usage table."""
+    from hybrid_memory import HybridMemory, MemoryConfig
+    from hybrid_memory.agent.assistant import Assistant
+    from hybrid_memory.agent.usage import render_usage_table
+    from hybrid_memory.agent.window import WindowSettings
+
+    model = endpoint.model
+    # With a real endpoint the memory pipeline uses the model too; the scripted replies
+    # are for the chat only, so then the memory stays on its offline pipeline.
+    memory = HybridMemory(
+        MemoryConfig(data_dir=data_dir, llm=None if offline else endpoint, llm_from_env=False)
+    )
+    assistant = Assistant(
+        endpoint,
+        memory=memory,
+        window=WindowSettings(model=model, context_window=window, reserved_output_tokens=1_000),
+        system_prompt="You are a concise coding assistant for the user's project.",
+        tools=TOOLS,
+        tool_handlers={"read_file": read_file, "search": search},
+    )
+    console.print(
+        f"model {model}, window {window:,} tokens (limit {assistant.window.limit:,} "
+        f"after the reply's reserve), memory budget {assistant.memory_tokens} tokens"
+    )
+    for session_id, messages in SESSIONS:
+        console.rule(session_id)
+        for text in messages:
+            turn = assistant.chat(text, user_id="priya", session_id=session_id)
+            _print_turn(console, text, turn)
+    console.print(render_usage_table(assistant.stats(user_id="priya")))
+    memory.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Run the demo; ``argv`` as on the command line (default ``sys.argv[1:]``)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="default: a temporary directory")
     parser.add_argument("--window", type=int, default=8_000, help="context window in tokens")
     args = parser.parse_args(argv)
 
     from rich.console import Console
 
-    from hybrid_memory import HybridMemory, MemoryConfig
-    from hybrid_memory.agent.assistant import Assistant
-    from hybrid_memory.agent.usage import render_usage_table
-    from hybrid_memory.agent.window import WindowSettings
     from hybrid_memory.llm import LLMConfig
     from hybrid_memory.testing import ScriptedOpenAIServer
 
@@ -160,48 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="hybrid-memory-agent-")
         args.data_dir = Path(tmp.name)
-    model = endpoint.model
     try:
-        # With a real endpoint the memory pipeline uses the model too; the scripted replies
-        # are for the chat only, so then the memory stays on its offline pipeline.
-        memory = HybridMemory(
-            MemoryConfig(
-                data_dir=args.data_dir, llm=None if server else endpoint, llm_from_env=False
-            )
-        )
-        assistant = Assistant(
-            endpoint,
-            memory=memory,
-            window=WindowSettings(
-                model=model, context_window=args.window, reserved_output_tokens=1_000
-            ),
-            system_prompt="You are a concise coding assistant for the user's project.",
-            tools=TOOLS,
-            tool_handlers={"read_file": read_file, "search": search},
-        )
-        console.print(
-            f"model {model}, window {args.window:,} tokens (limit {assistant.window.limit:,} "
-            f"after the reply's reserve), memory budget {assistant.memory_tokens} tokens"
-        )
-        for session_id, messages in SESSIONS:
-            console.rule(session_id)
-            for text in messages:
-                turn = assistant.chat(text, user_id="priya", session_id=session_id)
-                tools = ", ".join(r.name for r in turn.tool_runs) or "-"
-                squeeze = ""
-                for report in turn.compressions:
-                    squeeze += (
-                        f"  [yellow]compressed {report.tokens_before:,} -> "
-                        f"{report.tokens_after:,} ({', '.join(report.strategies_applied)})[/]"
-                    )
-                console.print(
-                    f"[bold]user:[/] {text}\n  [bold]assistant:[/] {turn.reply}\n"
-                    f"  [dim]calls {turn.model_calls}, tools {tools}, sent "
-                    f"{'+'.join(str(t) for t in turn.request_tokens)} tokens, "
-                    f"memories {len(turn.memories)} ({turn.memory_tokens} tokens)[/]{squeeze}"
-                )
-        console.print(render_usage_table(assistant.stats(user_id="priya")))
-        memory.close()
+        _run(console, endpoint, args.data_dir, args.window, offline=server is not None)
     finally:
         if server is not None:
             server.__exit__(None, None, None)
