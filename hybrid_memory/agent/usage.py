@@ -12,15 +12,16 @@ gives the tokens saved and the savings percentage.
 :meth:`UsageTracker.record` keeps the ``(model, prompt_tokens, completion_tokens, category)``
 signature of an LLM client's ``on_usage`` hook; :meth:`UsageTracker.attribute` supplies the
 session and user such a hook cannot pass. Rows live in SQLite (a file with ``db_path``, else in
-memory) and :meth:`UsageTracker.stats` aggregates them with SQL. :func:`render_usage_table`
-draws :class:`UsageStats` with rich.
+memory), versioned by :data:`MIGRATIONS` in the ``usage_schema`` table, and
+:meth:`UsageTracker.stats` aggregates them with SQL. :class:`UsageStats` and
+:func:`render_usage_table`, which draws it with rich, are in
+:mod:`hybrid_memory.agent.usage_stats`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,75 +29,56 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from hybrid_memory.agent.registry import get_model_info
+from hybrid_memory.agent.usage_stats import (
+    CompressionTotals,
+    UsageStats,
+    UsageTotals,
+    aggregate,
+    price_of,
+    render_usage_table,
+)
 from hybrid_memory.errors import StoreError
 from hybrid_memory.models import utcnow
+from stores.migrations import Migration, migrate
 
-
-def price_of(model: str) -> tuple[float, float] | None:
-    """USD per 1M (input, output) tokens of ``model`` from the registry; None when unknown."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        info = get_model_info(model)
-    return (info.input_price, info.output_price) if info.known else None
-
-
-class UsageTotals(BaseModel):
-    """Sums over a group of calls."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    estimated_calls: int = 0
-
-
-class CompressionTotals(BaseModel):
-    """Context-window compressions and what they saved."""
-
-    compressions: int = 0
-    tokens_before: int = 0
-    tokens_after: int = 0
-
-    @property
-    def tokens_saved(self) -> int:
-        return self.tokens_before - self.tokens_after
-
-    @property
-    def savings_pct(self) -> float:
-        return 100.0 * self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
-
-
-class UsageStats(BaseModel):
-    """Totals overall and per category, model, session and user, plus compressions."""
-
-    total: UsageTotals = Field(default_factory=UsageTotals)
-    by_category: dict[str, UsageTotals] = Field(default_factory=dict)
-    by_model: dict[str, UsageTotals] = Field(default_factory=dict)
-    by_session: dict[str, UsageTotals] = Field(default_factory=dict)
-    by_user: dict[str, UsageTotals] = Field(default_factory=dict)
-    compression: CompressionTotals = Field(default_factory=CompressionTotals)
-    unpriced: list[str] = Field(default_factory=list)
-    since: str
+__all__ = [
+    "MIGRATIONS",
+    "USAGE_DB_FILENAME",
+    "USAGE_SCHEMA_TABLE",
+    "CompressionTotals",
+    "UsageStats",
+    "UsageTotals",
+    "UsageTracker",
+    "price_of",
+    "render_usage_table",
+]
 
 
 USAGE_DB_FILENAME = "usage.sqlite3"
 """File name of the usage database inside a memory's data directory."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS usage_calls (
-  at TEXT, model TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, category TEXT,
-  session_id TEXT, user_id TEXT, estimated INTEGER);
-CREATE TABLE IF NOT EXISTS usage_compressions (
-  at TEXT, session_id TEXT, user_id TEXT, tokens_before INTEGER, tokens_after INTEGER);
-CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS usage_calls_session ON usage_calls(session_id);
-CREATE INDEX IF NOT EXISTS usage_calls_user ON usage_calls(user_id);
-"""
+USAGE_SCHEMA_TABLE = "usage_schema"
+"""The version table of the usage database (see :mod:`stores.migrations`)."""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        (
+            "CREATE TABLE IF NOT EXISTS usage_calls ("
+            " at TEXT, model TEXT, prompt_tokens INTEGER, completion_tokens INTEGER,"
+            " category TEXT, session_id TEXT, user_id TEXT, estimated INTEGER)",
+            "CREATE TABLE IF NOT EXISTS usage_compressions ("
+            " at TEXT, session_id TEXT, user_id TEXT, tokens_before INTEGER, tokens_after INTEGER)",
+            "CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS usage_calls_session ON usage_calls(session_id)",
+            "CREATE INDEX IF NOT EXISTS usage_calls_user ON usage_calls(user_id)",
+        ),
+        # IF NOT EXISTS: files written before the version table existed hold some or all of
+        # these already; migration 1 adopts them as they are.
+        "calls, compressions and meta tables",
+    ),
+)
+"""The usage database's schema steps, applied by :func:`stores.migrations.migrate`."""
 
 # The first call or compression recorded (the database's start), for ``UsageStats.since``.
 # A database written before the meta table existed takes its oldest row's time.
@@ -155,6 +137,7 @@ class UsageTracker:
         self._key = object()  # identifies this tracker in the attribution context
         self._path = str(db_path) if db_path is not None else None
         self._in_memory = db_path is None
+        db: sqlite3.Connection | None = None
         try:
             db = sqlite3.connect(
                 ":memory:" if db_path is None else str(db_path),
@@ -166,14 +149,30 @@ class UsageTracker:
                 db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = NORMAL")
-            db.executescript(_SCHEMA)
-            db.execute(_SINCE, (utcnow().isoformat(),))
-            self._since: str = db.execute(
-                "SELECT value FROM usage_meta WHERE key = 'since'"
-            ).fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the usage database at {db_path}: {exc}") from exc
+            self._since = self._migrate(db)
+        except BaseException as exc:
+            if db is not None:
+                db.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreError(f"cannot open the usage database at {db_path}: {exc}") from exc
+            raise
         self._db: sqlite3.Connection | None = db
+
+    def _migrate(self, db: sqlite3.Connection) -> str:
+        """Bring the schema up to date and return ``since``, in one write transaction (two
+        processes opening a new file at once must not both apply a step)."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            where = f"the usage database {self._path}" if self._path else "the usage database"
+            migrate(db, MIGRATIONS, table=USAGE_SCHEMA_TABLE, where=where)
+            db.execute(_SINCE, (utcnow().isoformat(),))
+            row = db.execute("SELECT value FROM usage_meta WHERE key = 'since'").fetchone()
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return str(row[0])
 
     # -- attribution ----------------------------------------------------------------------------
 
@@ -337,41 +336,10 @@ class UsageTracker:
                 ).fetchone()
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"cannot read usage from {self._path}: {exc}") from exc
-        by: dict[str, dict[str, UsageTotals]] = {
-            k: defaultdict(UsageTotals) for k in ("category", "model", "session", "user")
-        }
-        total, unpriced = UsageTotals(), set()
-        prices: dict[str, tuple[float, float] | None] = {}
-        for model, category, session, user, calls, prompt, completion, estimated in groups:
-            if model not in prices:
-                prices[model] = price_of(model)
-            price = prices[model]
-            cost = (prompt * price[0] + completion * price[1]) / 1e6 if price else 0.0
-            if price is None:
-                unpriced.add(model)
-            buckets = [total, by["category"][category], by["model"][model]]
-            if session is not None:
-                buckets.append(by["session"][session])
-            if user is not None:
-                buckets.append(by["user"][user])
-            for bucket in buckets:
-                bucket.calls += calls
-                bucket.prompt_tokens += prompt
-                bucket.completion_tokens += completion
-                bucket.cost_usd = round(bucket.cost_usd + cost, 8)
-                bucket.estimated_calls += estimated
-        return UsageStats(
-            total=total,
-            by_category=dict(by["category"]),
-            by_model=dict(by["model"]),
-            by_session=dict(by["session"]),
-            by_user=dict(by["user"]),
-            compression=CompressionTotals(
-                compressions=compressions, tokens_before=before, tokens_after=after
-            ),
-            unpriced=sorted(unpriced),
-            since=self._since,
+        totals = CompressionTotals(
+            compressions=compressions, tokens_before=before, tokens_after=after
         )
+        return aggregate(groups, totals, self._since)
 
     def close(self) -> None:
         """Close the SQLite file, if any (an in-memory tracker stays usable)."""
@@ -379,40 +347,3 @@ class UsageTracker:
             if self._db is not None and not self._in_memory:
                 self._db.close()
                 self._db = None
-
-
-def render_usage_table(stats: UsageStats, title: str = "Token usage and cost"):
-    """A ``rich.table.Table`` of the stats: one row per category, model, session and user."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in ("group", "name", "calls", "tokens in", "tokens out", "cost (USD)"):
-        table.add_column(column, justify="left" if column in ("group", "name") else "right")
-
-    def add(group: str, name: str, t: UsageTotals) -> None:
-        est = f" ({t.estimated_calls} est.)" if t.estimated_calls else ""
-        table.add_row(
-            group,
-            name,
-            f"{t.calls}{est}",
-            f"{t.prompt_tokens:,}",
-            f"{t.completion_tokens:,}",
-            f"{t.cost_usd:.4f}",
-        )
-
-    for group, mapping in (
-        ("category", stats.by_category),
-        ("model", stats.by_model),
-        ("session", stats.by_session),
-        ("user", stats.by_user),
-    ):
-        for name, totals in sorted(mapping.items()):
-            add(group, name, totals)
-    add("total", "", stats.total)
-    c = stats.compression
-    table.caption = (
-        f"{c.compressions} compressions, {c.tokens_saved:,} tokens saved "
-        f"({c.savings_pct:.1f}%)"
-        + (f"; unpriced: {', '.join(stats.unpriced)}" if stats.unpriced else "")
-    )
-    return table
