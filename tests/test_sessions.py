@@ -376,3 +376,32 @@ def test_postgres_migrations_are_versioned_and_idempotent():
             fresh.load("x")
     finally:
         fresh.close()
+
+
+def test_sqlite_migrations_are_versioned_and_a_newer_schema_is_refused(tmp_path):
+    import sqlite3
+
+    config = SQLiteSessionConfig(data_dir=tmp_path)
+    backend = open_session_backend(config)
+    assert backend.migrate() == 1  # again: nothing to apply
+    backend.close()
+    db = sqlite3.connect(tmp_path / config.filename)
+    assert db.execute("SELECT version FROM session_schema").fetchall() == [(1,)]
+    db.execute("INSERT INTO session_schema (version) VALUES (2)")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer than this hybrid-memory"):
+        open_session_backend(config)
+
+
+def test_postgres_refuses_a_newer_schema():
+    config = _postgres_config()
+    backend = open_session_backend(config)
+    try:
+        backend._db.execute(f"INSERT INTO {config.schema_name}.session_schema VALUES (2)")
+        with pytest.raises(StoreError, match=rf"schema {config.schema_name} .*newer than"):
+            open_session_backend(config)
+        assert backend.load("x") is None  # the schema was left as it was
+    finally:
+        backend.drop_schema()
+        backend.close()
