@@ -16,6 +16,7 @@ import os
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -50,7 +51,7 @@ class ModelInfo(BaseModel):
         return (input_tokens * self.input_price + output_tokens * self.output_price) / 1e6
 
 
-def _m(name, provider, window, out, pin, pout) -> ModelInfo:
+def _m(name: str, provider: str, window: int, out: int, pin: float, pout: float) -> ModelInfo:
     return ModelInfo(
         name=name,
         provider=provider,
@@ -102,7 +103,7 @@ _ENV_LOADED: str | None = None
 _WARNED: set[str] = set()
 
 
-def register_model(info: ModelInfo | None = None, **fields) -> ModelInfo:
+def register_model(info: ModelInfo | None = None, **fields: Any) -> ModelInfo:
     """Add or replace a model entry (a ``ModelInfo`` or its fields as keywords).
 
     Raises:
