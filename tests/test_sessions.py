@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hybrid_memory.agent.sessions import Session, SessionEvent, SessionManager
 from hybrid_memory.errors import (
     ConfigError,
     MessageFormatError,
@@ -29,7 +30,6 @@ from hybrid_memory.session_models import (
     replay,
     validate_chat_messages,
 )
-from hybrid_memory.sessions import Session, SessionEvent, SessionManager
 from stores.sessions import (
     SESSION_BACKENDS,
     JSONFileSessionConfig,
@@ -301,7 +301,7 @@ def _python(code: str) -> str:
 def test_sqlite_sessions_survive_a_process_restart(tmp_path):
     setup = f"""
         from pathlib import Path
-        from hybrid_memory.sessions import SessionEvent, SessionManager
+        from hybrid_memory.agent.sessions import SessionEvent, SessionManager
         from stores.sessions import SQLiteSessionConfig, open_session_backend
         config = SQLiteSessionConfig(data_dir=Path({str(tmp_path)!r}))
         m = SessionManager(open_session_backend(config))

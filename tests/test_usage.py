@@ -13,11 +13,11 @@ from openai.types.chat import ChatCompletion
 from rich.console import Console
 
 from hybrid_memory import HybridMemory, MemoryConfig, StoreError
+from hybrid_memory.agent.usage import UsageTracker, price_of, render_usage_table
+from hybrid_memory.agent.window import ContextWindow, WindowSettings
 from hybrid_memory.llm import LLMConfig
 from hybrid_memory.testing import HashingEmbedder, ScriptedOpenAIServer
 from hybrid_memory.tokens import TokenCounter
-from hybrid_memory.usage import UsageTracker, price_of, render_usage_table
-from hybrid_memory.window import ContextWindow, WindowSettings
 
 
 def completion(prompt: int, out: int) -> ChatCompletion:

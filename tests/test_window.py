@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hybrid_memory.agent.registry import DEFAULT_MODEL, get_model_info, register_model
+from hybrid_memory.agent.window import STRATEGIES, SUMMARY_PREFIX, ContextWindow, WindowSettings
 from hybrid_memory.errors import ConfigError, MessageFormatError, TokenBudgetError
 from hybrid_memory.models import Message
-from hybrid_memory.registry import DEFAULT_MODEL, get_model_info, register_model
 from hybrid_memory.tokens import TokenCounter
-from hybrid_memory.window import STRATEGIES, SUMMARY_PREFIX, ContextWindow, WindowSettings
 
 COUNTER = TokenCounter.for_model("gpt-4o-mini")
 
