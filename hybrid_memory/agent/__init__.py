@@ -2,16 +2,22 @@
 
 Modules:
 
-- :mod:`hybrid_memory.agent.window`: :class:`ContextWindow` fits a chat request into a model's
-  window; :mod:`hybrid_memory.agent.strategies` holds its strategies.
-- :mod:`hybrid_memory.agent.sessions`: :class:`SessionManager`, sessions that survive restarts
-  in any backend of :mod:`stores.sessions`.
-- :mod:`hybrid_memory.agent.assistant`: :class:`Assistant`, memory + window + model + sessions
-  in one ``chat()`` call.
-- :mod:`hybrid_memory.agent.usage`: :class:`UsageTracker`, tokens and cost per session, user,
-  category and model.
-- :mod:`hybrid_memory.agent.registry`: context windows and prices of common models.
-- :mod:`hybrid_memory.agent.demo`: ``python -m hybrid_memory.agent.demo``.
+- :mod:`~hybrid_memory.agent.window`: :class:`ContextWindow` fits a chat request into a model's
+  window (settings, report, the fit loop); :mod:`~hybrid_memory.agent.strategies` holds the
+  strategies it composes.
+- :mod:`~hybrid_memory.agent.sessions`: :class:`SessionManager`, sessions that survive restarts
+  in any backend of :mod:`stores.sessions`; built from
+  :mod:`~hybrid_memory.agent.session_lifecycle` (find, create, save, expiry),
+  :mod:`~hybrid_memory.agent.session_save` (what one save checks and writes) and
+  :mod:`~hybrid_memory.agent.session_export` (the JSON export document).
+- :mod:`~hybrid_memory.agent.assistant`: :class:`Assistant`, memory + window + model + sessions
+  in one ``chat()`` call; with :mod:`~hybrid_memory.agent.turn` (what a turn reports and
+  builds), :mod:`~hybrid_memory.agent.tools` (running tool calls) and
+  :mod:`~hybrid_memory.agent.memory_step` (recall and remember).
+- :mod:`~hybrid_memory.agent.usage`: :class:`UsageTracker`, tokens and cost per session, user,
+  category and model; :mod:`~hybrid_memory.agent.usage_stats` sums and draws them.
+- :mod:`~hybrid_memory.agent.registry`: context windows and prices of common models.
+- :mod:`~hybrid_memory.agent.demo`: ``python -m hybrid_memory.agent.demo``.
 
 The memory product (:class:`~hybrid_memory.memory.HybridMemory`) does not depend on this
 package; this package builds on it.
