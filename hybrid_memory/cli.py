@@ -113,7 +113,7 @@ def _open(args: argparse.Namespace) -> Iterator[Any]:
     """The memory, with its model calls recorded in ``<data dir>/usage.sqlite3`` (what
     ``stats`` reads)."""
     from hybrid_memory import HybridMemory, MemoryConfig
-    from hybrid_memory.usage import USAGE_DB_FILENAME, UsageTracker
+    from hybrid_memory.agent.usage import USAGE_DB_FILENAME, UsageTracker
 
     config = MemoryConfig(data_dir=args.data_dir) if args.data_dir else MemoryConfig()
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -128,7 +128,7 @@ def _open(args: argparse.Namespace) -> Iterator[Any]:
 def _usage(args: argparse.Namespace) -> int:
     """``stats``: reads only ``<data dir>/usage.sqlite3`` (no stores, no models)."""
     from hybrid_memory import MemoryConfig
-    from hybrid_memory.usage import USAGE_DB_FILENAME, UsageTracker, render_usage_table
+    from hybrid_memory.agent.usage import USAGE_DB_FILENAME, UsageTracker, render_usage_table
 
     config = MemoryConfig(data_dir=args.data_dir) if args.data_dir else MemoryConfig()
     path = config.data_dir / USAGE_DB_FILENAME

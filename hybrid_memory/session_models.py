@@ -1,8 +1,9 @@
 """The session vocabulary: sessions, checkpoints, events, and replay of an event log.
 
-These types are shared by :mod:`hybrid_memory.sessions` (the manager) and the session backends in
-:mod:`stores.sessions`; they import nothing but :mod:`hybrid_memory.models` and
-:mod:`hybrid_memory.errors`, so a backend never depends on the manager.
+These types are shared by :mod:`hybrid_memory.agent.sessions` (the manager) and the session
+backends in :mod:`stores.sessions`; they import nothing but the vocabulary
+(:mod:`hybrid_memory.models`, :mod:`hybrid_memory.errors`, :mod:`hybrid_memory.chat`), so a
+backend never depends on the manager.
 
 A session's ``messages`` and ``state`` can always be rebuilt from its event log:
 ``replay(events) == (session.messages, session.state)`` for every saved session. Saves that edit
@@ -23,7 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hybrid_memory.errors import MessageFormatError, UserInputError
+from hybrid_memory import chat
+from hybrid_memory.errors import UserInputError
 from hybrid_memory.models import as_utc, utcnow
 
 SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -32,7 +34,8 @@ SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 Restricted so that every backend can use an id as a file name, a key part or a column value.
 """
 
-CHAT_ROLES = ("system", "developer", "user", "assistant", "tool")
+CHAT_ROLES = chat.ROLES
+"""Kept importable: the accepted roles are :data:`hybrid_memory.chat.ROLES`."""
 
 
 class SessionIdError(UserInputError):
@@ -76,81 +79,21 @@ def json_roundtrip(value: Any, what: str) -> Any:
         ) from None
 
 
-def _check_tool_call(call: Any, index: int) -> str:
-    if not isinstance(call, dict):
-        raise MessageFormatError(f"message {index}: each tool call must be a dict")
-    call_id = call.get("id")
-    if not isinstance(call_id, str) or not call_id:
-        raise MessageFormatError(f"message {index}: each tool call needs a non-empty string 'id'")
-    fn = call.get("function")
-    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
-        raise MessageFormatError(
-            f"message {index}: tool call {call_id!r} needs 'function': "
-            "{'name': <string>, 'arguments': <JSON string>}"
-        )
-    if not isinstance(fn.get("arguments", ""), str):
-        raise MessageFormatError(
-            f"message {index}: tool call {call_id!r} 'function.arguments' must be a JSON string"
-        )
-    return call_id
-
-
 def validate_chat_messages(messages: Any) -> list[dict[str, Any]]:
     """Check a session's message history and return a JSON-normalized copy.
 
-    Accepts OpenAI chat dicts: known roles, string (or content-part list) content, assistant
-    ``tool_calls`` with ids and function names, and ``tool`` results that answer an earlier call.
+    Each message is checked with :func:`hybrid_memory.chat.check_message` (known roles, string or
+    content-part content, assistant ``tool_calls`` with ids and function names); every ``tool``
+    result must answer an earlier call, each call once, though not necessarily right after it.
     Calls still waiting for their result at the end are allowed (the agent is mid-turn).
 
     Raises:
         MessageFormatError: Naming the offending message and what to change.
+        UserInputError: If the messages are not JSON-serializable.
     """
-    if not isinstance(messages, list | tuple):
-        raise MessageFormatError(
-            f"session messages must be a list of chat dicts, got {type(messages).__name__}"
-        )
-    called: set[str] = set()
-    answered: set[str] = set()
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            raise MessageFormatError(f"message {i} must be a dict, got {type(m).__name__}")
-        role = m.get("role")
-        if role not in CHAT_ROLES:
-            raise MessageFormatError(
-                f"message {i} has unknown role {role!r}; use one of {', '.join(CHAT_ROLES)}"
-            )
-        content = m.get("content")
-        if content is not None and not isinstance(content, str | list):
-            raise MessageFormatError(
-                f"message {i} ({role}): 'content' must be a string or a list of content parts, "
-                f"got {type(content).__name__}"
-            )
-        tool_calls = m.get("tool_calls")
-        if tool_calls is not None and role != "assistant":
-            raise MessageFormatError(
-                f"message {i} ({role}): only assistant messages have tool_calls"
-            )
-        if content is None and not (role == "assistant" and tool_calls):
-            raise MessageFormatError(f"message {i} ({role}) has no 'content'")
-        if tool_calls is not None:
-            if not isinstance(tool_calls, list):
-                raise MessageFormatError(f"message {i}: 'tool_calls' must be a list")
-            for call in tool_calls:
-                call_id = _check_tool_call(call, i)
-                if call_id in called:
-                    raise MessageFormatError(f"message {i}: tool call id {call_id!r} is reused")
-                called.add(call_id)
-        if role == "tool":
-            call_id = m.get("tool_call_id")
-            if not isinstance(call_id, str) or call_id not in called:
-                raise MessageFormatError(
-                    f"message {i} is a tool result for {call_id!r} without an earlier assistant "
-                    "tool call with that id; add the call first or drop the result"
-                )
-            if call_id in answered:
-                raise MessageFormatError(f"message {i}: tool call {call_id!r} already has a result")
-            answered.add(call_id)
-    return json_roundtrip(list(messages), "session messages")
+    checked = chat.check_messages(messages)
+    chat.check_tool_pairing(checked, adjacent=False, allow_open=True)
+    return json_roundtrip(checked, "session messages")
 
 
 class Session(BaseModel):
@@ -443,7 +386,7 @@ def diff_events(
     if changed or removed:
         events.append(SessionEvent.state_update(changed, removed))
     # Float keys/ordering aside, equality is on JSON values; make sure replay really matches.
-    check_messages, check_state = replay(events, messages=old_messages, state=old_state)
-    if check_messages != new_messages or check_state != new_state:
+    replayed_messages, replayed_state = replay(events, messages=old_messages, state=old_state)
+    if replayed_messages != new_messages or replayed_state != new_state:
         return [SessionEvent.snapshot(new_messages, new_state)]
     return events

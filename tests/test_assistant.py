@@ -15,7 +15,9 @@ import threading
 import pytest
 
 from hybrid_memory import HybridMemory, MemoryConfig
-from hybrid_memory.assistant import Assistant
+from hybrid_memory.agent.assistant import Assistant
+from hybrid_memory.agent.sessions import SessionManager
+from hybrid_memory.agent.window import WindowSettings
 from hybrid_memory.errors import (
     ConfigError,
     MessageFormatError,
@@ -24,10 +26,8 @@ from hybrid_memory.errors import (
 )
 from hybrid_memory.llm import LLMConfig, LLMUnavailableError
 from hybrid_memory.session_models import SessionEvent, SessionEventType
-from hybrid_memory.sessions import SessionManager
 from hybrid_memory.testing import HashingEmbedder, Reply, ScriptedOpenAIServer
 from hybrid_memory.tokens import TokenCounter
-from hybrid_memory.window import WindowSettings
 from stores.sessions import SQLiteSessionConfig, open_session_backend
 
 SYSTEM = "You are a coding assistant. Use the tools to look at files before answering."
@@ -425,7 +425,7 @@ def test_memory_pipeline_calls_are_attributed_to_the_session(tmp_path):
 
 
 def test_agent_demo_runs_offline_and_recalls_across_sessions(tmp_path, capsys, real_embedder):
-    from hybrid_memory import agent_demo
+    from hybrid_memory.agent import demo as agent_demo
 
     assert agent_demo.main(["--data-dir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out

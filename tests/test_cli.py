@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from hybrid_memory.usage import UsageTracker
+from hybrid_memory.agent.usage import UsageTracker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -21,13 +21,13 @@ from pydantic import BaseModel
 
 from extractors.llm import ExtractionReply, LLMConsolidator
 from hybrid_memory import EventType, HybridMemory, MemoryConfig, MemoryKind
+from hybrid_memory.agent.usage import UsageTracker
 from hybrid_memory.aio import AsyncHybridMemory
 from hybrid_memory.embeddings import OpenAIEmbedder
 from hybrid_memory.jsonparse import ReplyFormatError, extract_json, parse_reply
 from hybrid_memory.llm import LLMClient, LLMConfig, LLMUnavailableError
 from hybrid_memory.models import ExtractedFact, MemoryItem, utcnow
 from hybrid_memory.testing import HashingEmbedder, Reply, ScriptedOpenAIServer
-from hybrid_memory.usage import UsageTracker
 
 
 class Pair(BaseModel):

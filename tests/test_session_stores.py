@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from hybrid_memory.agent.sessions import Session, SessionEvent, SessionManager
 from hybrid_memory.errors import (
     MessageFormatError,
     ScopeError,
@@ -24,7 +25,6 @@ from hybrid_memory.errors import (
     UserInputError,
 )
 from hybrid_memory.session_models import SessionIdError, replay
-from hybrid_memory.sessions import Session, SessionEvent, SessionManager
 from stores.sessions import (
     JSONFileSessionConfig,
     PostgresSessionConfig,

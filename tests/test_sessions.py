@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hybrid_memory.agent.sessions import Session, SessionEvent, SessionManager
 from hybrid_memory.errors import (
     ConfigError,
     MessageFormatError,
@@ -29,7 +30,6 @@ from hybrid_memory.session_models import (
     replay,
     validate_chat_messages,
 )
-from hybrid_memory.sessions import Session, SessionEvent, SessionManager
 from stores.sessions import (
     SESSION_BACKENDS,
     JSONFileSessionConfig,
@@ -301,7 +301,7 @@ def _python(code: str) -> str:
 def test_sqlite_sessions_survive_a_process_restart(tmp_path):
     setup = f"""
         from pathlib import Path
-        from hybrid_memory.sessions import SessionEvent, SessionManager
+        from hybrid_memory.agent.sessions import SessionEvent, SessionManager
         from stores.sessions import SQLiteSessionConfig, open_session_backend
         config = SQLiteSessionConfig(data_dir=Path({str(tmp_path)!r}))
         m = SessionManager(open_session_backend(config))
@@ -376,3 +376,32 @@ def test_postgres_migrations_are_versioned_and_idempotent():
             fresh.load("x")
     finally:
         fresh.close()
+
+
+def test_sqlite_migrations_are_versioned_and_a_newer_schema_is_refused(tmp_path):
+    import sqlite3
+
+    config = SQLiteSessionConfig(data_dir=tmp_path)
+    backend = open_session_backend(config)
+    assert backend.migrate() == 1  # again: nothing to apply
+    backend.close()
+    db = sqlite3.connect(tmp_path / config.filename)
+    assert db.execute("SELECT version FROM session_schema").fetchall() == [(1,)]
+    db.execute("INSERT INTO session_schema (version) VALUES (2)")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer than this hybrid-memory"):
+        open_session_backend(config)
+
+
+def test_postgres_refuses_a_newer_schema():
+    config = _postgres_config()
+    backend = open_session_backend(config)
+    try:
+        backend._db.execute(f"INSERT INTO {config.schema_name}.session_schema VALUES (2)")
+        with pytest.raises(StoreError, match=rf"schema {config.schema_name} .*newer than"):
+            open_session_backend(config)
+        assert backend.load("x") is None  # the schema was left as it was
+    finally:
+        backend.drop_schema()
+        backend.close()

@@ -13,11 +13,11 @@ from openai.types.chat import ChatCompletion
 from rich.console import Console
 
 from hybrid_memory import HybridMemory, MemoryConfig, StoreError
+from hybrid_memory.agent.usage import UsageTracker, price_of, render_usage_table
+from hybrid_memory.agent.window import ContextWindow, WindowSettings
 from hybrid_memory.llm import LLMConfig
 from hybrid_memory.testing import HashingEmbedder, ScriptedOpenAIServer
 from hybrid_memory.tokens import TokenCounter
-from hybrid_memory.usage import UsageTracker, price_of, render_usage_table
-from hybrid_memory.window import ContextWindow, WindowSettings
 
 
 def completion(prompt: int, out: int) -> ChatCompletion:
@@ -429,3 +429,52 @@ def test_memory_usage_persists_in_the_data_dir_and_is_attributed(tmp_path):
     tracker = UsageTracker(data / "usage.sqlite3")
     assert tracker.stats().total.calls == calls
     tracker.close()
+
+
+# The schema the tracker created before it had a version table.
+PREVIOUS_RELEASE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage_calls (
+  at TEXT, model TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, category TEXT,
+  session_id TEXT, user_id TEXT, estimated INTEGER);
+CREATE TABLE IF NOT EXISTS usage_compressions (
+  at TEXT, session_id TEXT, user_id TEXT, tokens_before INTEGER, tokens_after INTEGER);
+CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS usage_calls_session ON usage_calls(session_id);
+CREATE INDEX IF NOT EXISTS usage_calls_user ON usage_calls(user_id);
+INSERT INTO usage_meta VALUES ('since', '2024-03-04T00:00:00+00:00');
+INSERT INTO usage_calls VALUES ('2024-03-04T00:00:00+00:00', 'gpt-4o', 7, 3, 'chat', 's', 'u', 0);
+INSERT INTO usage_compressions VALUES ('2024-03-04T00:00:01+00:00', 's', 'u', 900, 300);
+"""
+
+
+def test_a_file_of_the_previous_release_is_adopted_as_schema_version_1(tmp_path):
+    db = tmp_path / "usage.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.executescript(PREVIOUS_RELEASE_SCHEMA)
+    conn.close()
+    for _ in range(2):  # the second open finds version 1 and applies nothing
+        t = UsageTracker(db)
+        s = t.stats()
+        assert (s.total.calls, s.total.prompt_tokens, s.compression.tokens_saved) == (1, 7, 600)
+        assert s.since == "2024-03-04T00:00:00+00:00"
+        t.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT version FROM usage_schema").fetchall() == [(1,)]
+    conn.close()
+
+
+def test_a_newer_usage_schema_is_refused_and_left_alone(tmp_path):
+    db = tmp_path / "usage.sqlite3"
+    UsageTracker(db).close()
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO usage_schema (version) VALUES (2)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this hybrid-memory"):
+        UsageTracker(db)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT version FROM usage_schema ORDER BY version").fetchall() == [
+        (1,),
+        (2,),
+    ]
+    conn.close()

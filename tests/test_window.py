@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hybrid_memory.agent.registry import DEFAULT_MODEL, get_model_info, register_model
+from hybrid_memory.agent.window import STRATEGIES, SUMMARY_PREFIX, ContextWindow, WindowSettings
 from hybrid_memory.errors import ConfigError, MessageFormatError, TokenBudgetError
 from hybrid_memory.models import Message
-from hybrid_memory.registry import DEFAULT_MODEL, get_model_info, register_model
 from hybrid_memory.tokens import TokenCounter
-from hybrid_memory.window import STRATEGIES, SUMMARY_PREFIX, ContextWindow, WindowSettings
 
 COUNTER = TokenCounter.for_model("gpt-4o-mini")
 
@@ -306,6 +306,10 @@ def test_registry_window_is_used():
         ([call(1, "read_file", {})], "no tool result"),
         ([call(1, "read_file", {}), {"role": "user", "content": "hi"}], "no tool result"),
         (["not a dict"], "must be a dict"),
+        # the package's one role list (hybrid_memory.chat.ROLES) has no legacy "function" role
+        ([{"role": "function", "name": "f", "content": "x"}], "unknown role 'function'"),
+        ([call(1, "f", {}), result(1, 1), call(1, "f", {}), result(1, 1)], "is reused"),
+        ([{"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}], "'function'"),
     ],
 )
 def test_bad_messages_raise_typed_errors(msgs, match):
@@ -363,3 +367,26 @@ def test_context_strategies_benchmark_smoke(tmp_path):
     assert results["preset:aggressive"]["total_tokens"] < results["none"]["total_tokens"]
     assert results["compact_tools"]["max_tokens"] <= 16_000 - 4_096
     assert json.loads((tmp_path / "r.json").read_text())["turns"] == 12
+
+
+def test_a_failing_model_summarizer_is_replaced_by_the_offline_one():
+    from extractors.llm import LLMSummarizer
+    from hybrid_memory.llm import LLMClient, LLMConfig
+    from hybrid_memory.testing import Reply, ScriptedOpenAIServer
+
+    msgs = conversation(30)
+    with ScriptedOpenAIServer(lambda body: Reply(status=500)) as server:
+        llm = LLMConfig(base_url=server.base_url, api_key="t", model="gpt-4o-mini", max_retries=0)
+        cw = ContextWindow(
+            WindowSettings(
+                context_window=2_000, reserved_output_tokens=200, strategies=["summarize"]
+            ),
+            summarizer=LLMSummarizer(LLMClient(llm)),
+        )
+        out = cw.fit(msgs)
+        assert len(server.requests) == 1  # tried once, then the offline summarizer wrote it
+    assert out.report.summary_error is not None
+    assert out.report.summary_error.startswith("LLMUnavailableError: ")
+    assert out.messages[1]["content"].startswith(SUMMARY_PREFIX)
+    assert out.report.summarized > 0
+    check_invariants(msgs, out.messages, cw.limit)

@@ -17,9 +17,10 @@ one raises an ImportError that names the extra to install.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from hybrid_memory.errors import ConfigError
 from stores.sessions.base import SessionBackend
@@ -34,13 +35,16 @@ SessionBackendConfig = Annotated[
 ]
 """Any backend's config; ``kind`` tells which."""
 
-SESSION_BACKENDS: dict[str, tuple[type, type[SessionBackend]]] = {
+SESSION_BACKENDS: dict[str, tuple[type[BaseModel], Callable[[Any], SessionBackend]]] = {
     "sqlite": (SQLiteSessionConfig, SQLiteSessionBackend),
     "postgres": (PostgresSessionConfig, PostgresSessionBackend),
     "redis": (RedisSessionConfig, RedisSessionBackend),
     "json": (JSONFileSessionConfig, JSONFileSessionBackend),
 }
-"""Registry: backend name -> (config class, backend class)."""
+"""Registry: backend name -> (config class, backend class).
+
+The backend class is typed as what it is used for, a callable from its config to a
+:class:`SessionBackend` (a Protocol class itself takes no constructor arguments)."""
 
 _ADAPTER: TypeAdapter = TypeAdapter(SessionBackendConfig)
 

@@ -2,7 +2,7 @@
 
 Everything else (get_or_create, expiry, touch, checkpoints, rollback, the event log, export and
 import, the reload-and-retry loop) is built once on top of it in
-:class:`hybrid_memory.sessions.SessionManager`.
+:class:`hybrid_memory.agent.sessions.SessionManager`.
 
 Contract of :meth:`SessionBackend.commit`, the only write of session content: it is atomic and
 a compare-and-set on ``version``. It writes ``session`` only if the stored version equals

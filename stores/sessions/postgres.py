@@ -10,6 +10,7 @@ that must not find the row) in one transaction with its events and checkpoints.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -20,12 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hybrid_memory.errors import StoreError
 from hybrid_memory.session_models import Checkpoint, Session, SessionEvent
+from stores.migrations import Migration, migrate
 from stores.sessions.base import conflict, parse_checkpoint, parse_event, parse_session
-from stores.sessions.sqlite import from_ts, ts
+from stores.sessions.sqlite import SCHEMA_TABLE, from_ts, ts
 
-MIGRATIONS: list[list[str]] = [
-    [
-        """CREATE TABLE {schema}.sessions (
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        (
+            """CREATE TABLE {schema}.sessions (
             id TEXT PRIMARY KEY,
             user_id TEXT NOT NULL,
             agent_id TEXT,
@@ -33,21 +37,25 @@ MIGRATIONS: list[list[str]] = [
             updated_at DOUBLE PRECISION NOT NULL,
             expires_at DOUBLE PRECISION,
             body TEXT NOT NULL)""",
-        "CREATE INDEX sessions_by_user ON {schema}.sessions (user_id, updated_at DESC, id)",
-        "CREATE INDEX sessions_by_expiry ON {schema}.sessions (expires_at)",
-        """CREATE TABLE {schema}.session_checkpoints (
+            "CREATE INDEX sessions_by_user ON {schema}.sessions (user_id, updated_at DESC, id)",
+            "CREATE INDEX sessions_by_expiry ON {schema}.sessions (expires_at)",
+            """CREATE TABLE {schema}.session_checkpoints (
             session_id TEXT NOT NULL,
             number INTEGER NOT NULL,
             body TEXT NOT NULL,
             PRIMARY KEY (session_id, number))""",
-        """CREATE TABLE {schema}.session_events (
+            """CREATE TABLE {schema}.session_events (
             session_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
             body TEXT NOT NULL,
             PRIMARY KEY (session_id, seq))""",
-    ],
-]
-"""Schema migrations, applied in order; applied versions are rows of ``session_schema``."""
+        ),
+        "sessions, checkpoints and events",
+    ),
+)
+"""Schema migrations, applied in order; applied versions are rows of ``session_schema``.
+
+``{schema}`` in a statement stands for the backend's schema name."""
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -101,7 +109,11 @@ class PostgresSessionBackend:
                 "Is the server running? (pg_ctlcluster <version> main start)"
             ) from exc
         if config.auto_migrate:
-            self.migrate()
+            try:
+                self.migrate()
+            except BaseException:
+                self._db.close()  # a backend that failed to open holds no connection
+                raise
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -123,27 +135,27 @@ class PostgresSessionBackend:
                 raise StoreError(f"PostgreSQL session backend failed: {exc}") from exc
 
     def migrate(self) -> int:
-        """Create the schema and apply pending migrations; returns the schema version."""
+        """Create the schema and apply pending migrations; returns the schema version.
+
+        Raises:
+            StoreError: If the schema has a newer version than this release knows.
+        """
+        steps = [
+            dataclasses.replace(m, statements=tuple(s.format(schema=self._s) for s in m.statements))
+            for m in MIGRATIONS
+        ]
         with self._tx():
             # Several processes may open the backend at once; one migrates, the others wait.
             self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._s,))
             self._db.execute(f"CREATE SCHEMA IF NOT EXISTS {self._s}")
-            self._db.execute(f"CREATE TABLE IF NOT EXISTS {self._s}.session_schema (version INT)")
-            current = self._db.execute(
-                f"SELECT COALESCE(MAX(version), 0) FROM {self._s}.session_schema"
-            ).fetchone()[0]
-            if current > len(MIGRATIONS):
-                raise StoreError(
-                    f"schema {self._s} has session schema version {current}, newer than this "
-                    f"hybrid-memory knows ({len(MIGRATIONS)}); upgrade hybrid-memory"
-                )
-            for version in range(current + 1, len(MIGRATIONS) + 1):
-                for statement in MIGRATIONS[version - 1]:
-                    self._db.execute(statement.format(schema=self._s))
-                self._db.execute(
-                    f"INSERT INTO {self._s}.session_schema (version) VALUES (%s)", (version,)
-                )
-        return len(MIGRATIONS)
+            # The connection's rows are tuples (psycopg's default row factory), as migrate reads.
+            return migrate(
+                self._db,
+                steps,
+                table=f"{self._s}.{SCHEMA_TABLE}",
+                where=f"schema {self._s}",
+                placeholder="%s",
+            )
 
     def _session(self, row: tuple) -> Session:
         session = parse_session(row[0], f"{row[1]!r} in {self._s}.sessions")

@@ -18,12 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hybrid_memory.errors import StoreError
 from hybrid_memory.session_models import Checkpoint, Session, SessionEvent
+from stores.migrations import Migration, migrate
 from stores.sessions.base import conflict, parse_checkpoint, parse_event, parse_session
 
-MIGRATIONS: list[list[str]] = [
-    # 1: sessions with their version and expiry as columns (queried), the rest as a JSON body.
-    [
-        """CREATE TABLE sessions (
+SCHEMA_TABLE = "session_schema"
+"""The version table of the session schema (see :mod:`stores.migrations`)."""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        (
+            """CREATE TABLE sessions (
             id TEXT PRIMARY KEY,
             user_id TEXT NOT NULL,
             agent_id TEXT,
@@ -31,21 +36,24 @@ MIGRATIONS: list[list[str]] = [
             updated_at REAL NOT NULL,
             expires_at REAL,
             body TEXT NOT NULL)""",
-        "CREATE INDEX sessions_by_user ON sessions (user_id, updated_at DESC, id)",
-        "CREATE INDEX sessions_by_expiry ON sessions (expires_at)",
-        """CREATE TABLE session_checkpoints (
+            "CREATE INDEX sessions_by_user ON sessions (user_id, updated_at DESC, id)",
+            "CREATE INDEX sessions_by_expiry ON sessions (expires_at)",
+            """CREATE TABLE session_checkpoints (
             session_id TEXT NOT NULL,
             number INTEGER NOT NULL,
             body TEXT NOT NULL,
             PRIMARY KEY (session_id, number))""",
-        """CREATE TABLE session_events (
+            """CREATE TABLE session_events (
             session_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
             body TEXT NOT NULL,
             PRIMARY KEY (session_id, seq))""",
-    ],
-]
-"""Schema migrations, applied in order; the applied count is kept in ``session_schema``."""
+        ),
+        # sessions with their version and expiry as columns (queried), the rest as a JSON body
+        "sessions, checkpoints and events",
+    ),
+)
+"""Schema migrations, applied in order; applied versions are rows of ``session_schema``."""
 
 
 class SQLiteSessionConfig(BaseModel):
@@ -94,35 +102,39 @@ class SQLiteSessionBackend:
                 check_same_thread=False,
                 timeout=config.busy_timeout_ms / 1000,
             )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the session database {self.path}: {exc}") from exc
+        try:
             self._db.execute(f"PRAGMA busy_timeout = {int(config.busy_timeout_ms)}")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self.migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the session database {self.path}: {exc}") from exc
+        except BaseException as exc:
+            self._db.close()  # a backend that failed to open holds no file handle
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreError(f"cannot open the session database {self.path}: {exc}") from exc
+            raise
 
     def migrate(self) -> int:
-        """Apply the migrations not applied yet; returns the schema version."""
+        """Apply the migrations not applied yet; returns the schema version.
+
+        Raises:
+            StoreError: If the file has a newer schema than this release knows.
+        """
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("CREATE TABLE IF NOT EXISTS session_schema (version INTEGER)")
-                row = self._db.execute("SELECT MAX(version) FROM session_schema").fetchone()
-                current = row[0] or 0
-                if current > len(MIGRATIONS):
-                    raise StoreError(
-                        f"{self.path} has session schema version {current}, newer than this "
-                        f"hybrid-memory knows ({len(MIGRATIONS)}); upgrade hybrid-memory"
-                    )
-                for version in range(current + 1, len(MIGRATIONS) + 1):
-                    for statement in MIGRATIONS[version - 1]:
-                        self._db.execute(statement)
-                    self._db.execute("INSERT INTO session_schema (version) VALUES (?)", (version,))
+                version = migrate(
+                    self._db,
+                    MIGRATIONS,
+                    table=SCHEMA_TABLE,
+                    where=f"the session database {self.path}",
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            return len(MIGRATIONS)
+            return version
 
     def _session(self, row: tuple) -> Session:
         session = parse_session(row[0], f"{row[1]!r} in {self.path}")
