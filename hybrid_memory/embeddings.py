@@ -7,11 +7,14 @@ import os
 import re
 import threading
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from hybrid_memory.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -35,7 +38,7 @@ def embed_one(embedder: Embedder, text: str) -> np.ndarray:
     return embedder.embed_batch([text])[0]
 
 
-_MODEL_CACHE: dict[tuple[str, str], object] = {}
+_MODEL_CACHE: dict[tuple[str, str], SentenceTransformer] = {}
 _MODEL_LOCK = threading.Lock()
 
 
@@ -79,7 +82,7 @@ class SentenceTransformerEmbedder:
             raise ConfigError(f"embedding model {model!r} does not report its dimension")
         self.dimension = int(dim)
 
-    def _load(self):
+    def _load(self) -> SentenceTransformer:
         key = (self.model_id, self.device)
         with _MODEL_LOCK:
             cached = _MODEL_CACHE.get(key)
@@ -184,7 +187,7 @@ class HashingEmbedder:
 
     def _features(self, text: str) -> list[str]:
         words = [w.casefold() for w in _WORD.findall(text)]
-        grams = []
+        grams: list[str] = []
         for word in words:
             padded = f"#{word}#"
             grams.extend(padded[i : i + 3] for i in range(max(1, len(padded) - 2)))
