@@ -17,7 +17,15 @@ from pydantic import BaseModel, Field, field_validator
 from extractors.base import ConsolidationDecision
 from extractors.lexicon import is_junk
 from extractors.prompts import Prompts
-from hybrid_memory.models import EventType, ExtractedFact, MemoryItem, MemoryKind, Message
+from hybrid_memory.errors import UserInputError
+from hybrid_memory.models import (
+    EventType,
+    ExtractedFact,
+    MemoryItem,
+    MemoryKind,
+    Message,
+    parse_datetime,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -95,12 +103,20 @@ def _when(message: Message) -> str:
 
 
 def _parse_date(text: str | None) -> datetime | None:
-    if not text:
+    """A model's ``event_date`` as an aware UTC datetime, or None when it is not a date.
+
+    The whole text is tried first ("2023-05-08T14:00:00Z"), then its first ten characters, so
+    a date followed by words ("2023-05-08 (approx.)") still counts; anything else is dropped
+    rather than failing the extraction.
+    """
+    if not text or not text.strip():
         return None
-    try:
-        return datetime.fromisoformat(text.strip()[:10])
-    except ValueError:
-        return None
+    for candidate in (text.strip(), text.strip()[:10]):
+        try:
+            return parse_datetime(candidate, "event_date")
+        except UserInputError:
+            continue
+    return None
 
 
 def _observation(message: Message) -> ExtractedFact:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 
 import numpy as np
 import openai
@@ -21,13 +22,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from extractors.llm import ExtractionReply, LLMConsolidator
+from extractors.llm import ExtractionReply, LLMConsolidator, LLMExtractor
 from hybrid_memory import EventType, HybridMemory, MemoryConfig, MemoryKind
 from hybrid_memory.aio import AsyncHybridMemory
 from hybrid_memory.embeddings import OpenAIEmbedder
 from hybrid_memory.jsonparse import ReplyFormatError, extract_json, parse_reply
 from hybrid_memory.llm import LLMClient, LLMConfig, LLMUnavailableError, RetrySettings, retrying
-from hybrid_memory.models import ExtractedFact, MemoryItem, utcnow
+from hybrid_memory.models import ExtractedFact, MemoryItem, Message, utcnow
 from hybrid_memory.testing import HashingEmbedder, Reply, ScriptedOpenAIServer
 from hybrid_memory.usage import UsageTracker
 
@@ -492,3 +493,25 @@ def test_embedder_takes_endpoint_and_retry_settings_from_an_llm_config():
     assert embedder.retry == RetrySettings(max_retries=1, backoff_base=0.01, backoff_max=0.3)
     explicit = OpenAIEmbedder(config=config, dimension=8, max_retries=0)
     assert explicit.retry == RetrySettings(max_retries=0, backoff_base=0.01, backoff_max=0.3)
+
+
+def test_model_event_dates_use_the_package_date_parser():
+    said = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+    facts = [
+        {"text": "Ana moved.", "sources": ["m1"], "event_date": "2023-05-01"},
+        {"text": "Ana started.", "sources": ["m1"], "event_date": "2023-05-02T09:30:00Z"},
+        {"text": "Ana arrived.", "sources": ["m1"], "event_date": "2023-05-03 (approx.)"},
+        {"text": "Ana left.", "sources": ["m1"], "event_date": "sometime last spring"},
+        {"text": "Ana stayed.", "sources": ["m1"], "event_date": None},
+    ]
+    with ScriptedOpenAIServer(lambda body: json.dumps({"facts": facts})) as server:
+        extractor = LLMExtractor(client_for(server))
+        message = Message(role="user", name="Ana", id="m1", content="I moved.", timestamp=said)
+        out = [f for f in extractor.extract([message]) if f.kind == MemoryKind.FACT]
+    assert [f.event_time for f in out] == [
+        datetime(2023, 5, 1, tzinfo=UTC),
+        datetime(2023, 5, 2, 9, 30, tzinfo=UTC),
+        datetime(2023, 5, 3, tzinfo=UTC),
+        said,  # unparsable: the time the message was said
+        said,
+    ]
