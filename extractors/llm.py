@@ -17,7 +17,15 @@ from pydantic import BaseModel, Field, field_validator
 from extractors.base import ConsolidationDecision
 from extractors.lexicon import is_junk
 from extractors.prompts import Prompts
-from hybrid_memory.models import EventType, ExtractedFact, MemoryItem, MemoryKind, Message
+from hybrid_memory.errors import UserInputError
+from hybrid_memory.models import (
+    EventType,
+    ExtractedFact,
+    MemoryItem,
+    MemoryKind,
+    Message,
+    parse_datetime,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,7 +33,10 @@ M = TypeVar("M", bound=BaseModel)
 class ChatModel(Protocol):
     """What the LLM components need from a client."""
 
-    model: str
+    @property
+    def model(self) -> str:
+        """The model name (read-only: ``LLMClient`` takes it from its config)."""
+        ...
 
     def json(
         self,
@@ -92,12 +103,34 @@ def _when(message: Message) -> str:
 
 
 def _parse_date(text: str | None) -> datetime | None:
-    if not text:
+    """A model's ``event_date`` as an aware UTC datetime, or None when it is not a date.
+
+    The whole text is tried first ("2023-05-08T14:00:00Z"), then its first ten characters, so
+    a date followed by words ("2023-05-08 (approx.)") still counts; anything else is dropped
+    rather than failing the extraction.
+    """
+    if not text or not text.strip():
         return None
-    try:
-        return datetime.fromisoformat(text.strip()[:10])
-    except ValueError:
-        return None
+    for candidate in (text.strip(), text.strip()[:10]):
+        try:
+            return parse_datetime(candidate, "event_date")
+        except UserInputError:
+            continue
+    return None
+
+
+def _observation(message: Message) -> ExtractedFact:
+    """The message verbatim, with its speaker and date: kept without asking the model."""
+    return ExtractedFact(
+        text=(f"On {message.timestamp:%-d %B %Y}, " if message.timestamp else "")
+        + f"{message.name or message.role} said: {message.content.strip()}",
+        kind=MemoryKind.OBSERVATION,
+        subject=message.name,
+        speaker=message.name,
+        sources=[message.id] if message.id else [],
+        event_time=message.timestamp,
+        importance=0.4,
+    )
 
 
 class LLMExtractor:
@@ -123,21 +156,10 @@ class LLMExtractor:
     def extract(
         self, messages: Sequence[Message], *, context: Sequence[Message] = ()
     ) -> list[ExtractedFact]:
+        """Verbatim observations of ``messages`` plus the facts the model finds in them;
+        ``context`` (the turns before) is shown to the model but yields nothing."""
         speaking = [m for m in messages if m.role in ("user", "assistant") and m.content.strip()]
-        observations = [
-            ExtractedFact(
-                text=(f"On {m.timestamp:%-d %B %Y}, " if m.timestamp else "")
-                + f"{m.name or m.role} said: {m.content.strip()}",
-                kind=MemoryKind.OBSERVATION,
-                subject=m.name,
-                speaker=m.name,
-                sources=[m.id] if m.id else [],
-                event_time=m.timestamp,
-                importance=0.4,
-            )
-            for m in speaking
-            if not is_junk(m.content)
-        ]
+        observations = [_observation(m) for m in speaking if not is_junk(m.content)]
         if not observations:
             return []
         render = "\n".join(
@@ -153,11 +175,14 @@ class LLMExtractor:
         reply = self.model.json(
             [{"role": "user", "content": prompt}], ExtractionReply, list_field="facts"
         )
-        ids = {m.id for m in speaking}
+        return observations + self._facts(reply, speaking)
+
+    def _facts(self, reply: ExtractionReply, speaking: Sequence[Message]) -> list[ExtractedFact]:
+        """The model's facts that name a message of the batch as their source."""
         said = {m.id: m for m in speaking}
         facts, dropped = [], 0
         for out in reply.facts:
-            sources = [s for s in dict.fromkeys(out.sources) if s in ids]
+            sources = [s for s in dict.fromkeys(out.sources) if s in said]
             if not sources:
                 dropped += 1  # a fact must come from a message of this batch
                 continue
@@ -181,7 +206,7 @@ class LLMExtractor:
             )
         if dropped and self.on_dropped is not None:
             self.on_dropped(dropped)
-        return observations + facts
+        return facts
 
 
 class LLMConsolidator:

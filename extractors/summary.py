@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 
 from extractors.dates import day, resolve_relative_dates
 from extractors.lexicon import is_junk
-from extractors.offline import PLEASANTRY, rewrite_person, strip_interjections
+from extractors.person import rewrite_person, strip_interjections
+from extractors.sentences import PLEASANTRY
 from hybrid_memory.models import Message
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z0-9])|\n+")

@@ -7,11 +7,16 @@ import os
 import re
 import threading
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from hybrid_memory.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from hybrid_memory.llm import LLMConfig
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -35,7 +40,7 @@ def embed_one(embedder: Embedder, text: str) -> np.ndarray:
     return embedder.embed_batch([text])[0]
 
 
-_MODEL_CACHE: dict[tuple[str, str], object] = {}
+_MODEL_CACHE: dict[tuple[str, str], SentenceTransformer] = {}
 _MODEL_LOCK = threading.Lock()
 
 
@@ -79,7 +84,7 @@ class SentenceTransformerEmbedder:
             raise ConfigError(f"embedding model {model!r} does not report its dimension")
         self.dimension = int(dim)
 
-    def _load(self):
+    def _load(self) -> SentenceTransformer:
         key = (self.model_id, self.device)
         with _MODEL_LOCK:
             cached = _MODEL_CACHE.get(key)
@@ -118,10 +123,20 @@ class OpenAIEmbedder:
     """Embeddings from an OpenAI-compatible ``/embeddings`` endpoint (e.g.
     ``text-embedding-3-small``), L2-normalized. A store built with it refuses other embedders.
 
+    Requests are retried with the LLM client's policy (:func:`hybrid_memory.llm.retrying`);
+    a request that still fails, or that the endpoint refuses, raises
+    :class:`~hybrid_memory.llm.LLMUnavailableError`.
+
     Args:
         model: the embedding model name.
-        base_url / api_key: the endpoint (``OPENAI_*`` variables when omitted).
+        base_url / api_key: the endpoint (from ``config``, else ``OPENAI_*`` variables, when
+            omitted).
         dimension: the vector size; asked from the endpoint once when omitted.
+        timeout: seconds per request (``config.timeout``, else 60, when omitted).
+        config: an :class:`~hybrid_memory.llm.LLMConfig` to take the endpoint, timeout and retry
+            settings from; explicit arguments win.
+        max_retries / backoff_base / backoff_max: the retry settings (``config``'s, else
+            ``LLMConfig``'s defaults, when omitted).
     """
 
     def __init__(
@@ -131,28 +146,52 @@ class OpenAIEmbedder:
         base_url: str | None = None,
         api_key: str | None = None,
         dimension: int | None = None,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         batch_size: int = 256,
+        config: LLMConfig | None = None,
+        max_retries: int | None = None,
+        backoff_base: float | None = None,
+        backoff_max: float | None = None,
     ):
         import openai
 
+        from hybrid_memory.llm import RetrySettings
+
+        defaults = config if config is not None else RetrySettings()
+        self.retry = RetrySettings(
+            max_retries=defaults.max_retries if max_retries is None else max_retries,
+            backoff_base=defaults.backoff_base if backoff_base is None else backoff_base,
+            backoff_max=defaults.backoff_max if backoff_max is None else backoff_max,
+        )
+        if config is not None:
+            base_url = base_url or config.base_url
+            api_key = api_key or config.api_key
+            timeout = config.timeout if timeout is None else timeout
         self.model = model
         self.name = f"openai/{model}"
         self.batch_size = batch_size
         self._client = openai.OpenAI(
             base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
             api_key=api_key or os.environ.get("OPENAI_API_KEY") or "unused",
-            timeout=timeout,
-            max_retries=3,
+            timeout=60.0 if timeout is None else timeout,
+            max_retries=0,  # retries are the shared policy's (self.retry), never the SDK's too
         )
         self.dimension = dimension or int(self._request(["dimension probe"]).shape[1])
 
     def _request(self, texts: Sequence[str]) -> np.ndarray:
-        from hybrid_memory.llm import LLMUnavailableError
+        import openai
+
+        from hybrid_memory.llm import LLMUnavailableError, call_with_retries
 
         try:
-            reply = self._client.embeddings.create(model=self.model, input=list(texts))
-        except Exception as exc:  # the openai client's errors, after its own retries
+            reply = call_with_retries(
+                self.retry,
+                self._client.embeddings.create,
+                model=self.model,
+                input=list(texts),
+                what="the embeddings endpoint",
+            )
+        except openai.OpenAIError as exc:  # e.g. a reply that is not an embeddings list
             raise LLMUnavailableError(f"embedding request failed: {exc}") from exc
         rows = sorted(reply.data, key=lambda d: d.index)
         vectors = np.asarray([r.embedding for r in rows], dtype=np.float32)
@@ -184,7 +223,7 @@ class HashingEmbedder:
 
     def _features(self, text: str) -> list[str]:
         words = [w.casefold() for w in _WORD.findall(text)]
-        grams = []
+        grams: list[str] = []
         for word in words:
             padded = f"#{word}#"
             grams.extend(padded[i : i + 3] for i in range(max(1, len(padded) - 2)))

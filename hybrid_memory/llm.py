@@ -7,7 +7,9 @@ OpenAI-compatible endpoint, vLLM, Ollama, llama.cpp's server and the like.
 Failure handling, all bounded:
 
 - 429 (honouring ``Retry-After``), 5xx, timeouts and dropped connections: retried with
-  exponential backoff and jitter, then :class:`LLMUnavailableError`.
+  exponential backoff and jitter, then :class:`LLMUnavailableError`. This one policy
+  (:func:`retrying`) serves every model call, embeddings included; the ``openai`` SDK's own
+  retries are switched off so that no call is retried twice over.
 - Other 4xx: no retry (:class:`LLMUnavailableError`), except a rejected ``response_format``,
   after which the client falls back from a JSON schema to JSON mode to plain prompting and
   remembers that for the endpoint.
@@ -21,10 +23,13 @@ from __future__ import annotations
 import os
 import random
 import threading
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
 
+import tenacity
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +37,7 @@ from hybrid_memory.errors import ConfigError, ExtractionError
 from hybrid_memory.jsonparse import ReplyFormatError, parse_reply
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 UsageHook = Callable[[str, int, int, str], None]
 
 
@@ -53,8 +59,11 @@ class LLMConfig(BaseSettings):
     model: str = "gpt-4o-mini"
     timeout: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=20)
+    """Retries after the first attempt of a call that failed transiently."""
     backoff_base: float = Field(default=0.5, ge=0)
+    """The first wait in seconds; each retry doubles it (with jitter)."""
     backoff_max: float = Field(default=20.0, ge=0)
+    """The longest wait in seconds, also the cap on a server's ``Retry-After``."""
     schema_retries: int = Field(default=2, ge=0, le=10)
     """How many times a reply that fails validation is asked for again, the error fed back."""
     structured_output: Literal["auto", "json_schema", "json_object", "none"] = "auto"
@@ -78,6 +87,114 @@ class LLMConfig(BaseSettings):
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class RetrySettings:
+    """The retry settings of :class:`LLMConfig` on their own, for clients built without one
+    (see :class:`~hybrid_memory.embeddings.OpenAIEmbedder`); defaults are ``LLMConfig``'s."""
+
+    max_retries: int = LLMConfig.model_fields["max_retries"].default
+    backoff_base: float = LLMConfig.model_fields["backoff_base"].default
+    backoff_max: float = LLMConfig.model_fields["backoff_max"].default
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_retries <= 20 or self.backoff_base < 0 or self.backoff_max < 0:
+            raise ConfigError(
+                "retry settings need 0 <= max_retries <= 20 and non-negative backoff times; "
+                f"got {self}"
+            )
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another attempt: 429, 5xx, a timeout or a dropped connection."""
+    import openai
+
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return isinstance(exc, openai.APITimeoutError | openai.APIConnectionError)
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    """The wait a server asked for in ``Retry-After`` (seconds or an HTTP date), if any."""
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # unreadable: fall back to our own backoff
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def retrying(
+    settings: LLMConfig | RetrySettings, *, what: str = "the endpoint"
+) -> tenacity.Retrying:
+    """The one retry policy of model calls (chat completions and embeddings).
+
+    Retries 429s, 5xx, timeouts and connection errors, ``settings.max_retries`` times after the
+    first attempt. Waits what ``Retry-After`` asks (capped at ``backoff_max``), else
+    ``backoff_base * 2**n`` seconds with jitter (x0.5 to x1.5), at most ``backoff_max``. Other
+    errors (4xx) propagate at once. When the last attempt fails it raises
+    :class:`LLMUnavailableError` ("``what`` failed N times; last error: ...", with the HTTP
+    status when there was one).
+
+    Example:
+        >>> for attempt in retrying(RetrySettings(max_retries=0)):
+        ...     with attempt:
+        ...         pass
+    """
+    attempts = settings.max_retries + 1
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = _retry_after(exc)
+        if asked is not None:
+            return min(asked, settings.backoff_max)
+        delay = settings.backoff_base * (2 ** (state.attempt_number - 1))
+        return min(settings.backoff_max, delay * (0.5 + random.random()))
+
+    def give_up(state: tenacity.RetryCallState) -> None:
+        last = state.outcome.exception() if state.outcome else None
+        raise LLMUnavailableError(
+            f"{what} failed {attempts} times; last error: {type(last).__name__}: {last}",
+            status=getattr(last, "status_code", None),
+        ) from last
+
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_transient),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=wait,
+        retry_error_callback=give_up,
+    )
+
+
+def call_with_retries(
+    settings: LLMConfig | RetrySettings,
+    call: Callable[..., T],
+    /,
+    *args: Any,
+    what: str = "the endpoint",
+    **kwargs: Any,
+) -> T:
+    """``call(*args, **kwargs)`` under :func:`retrying`; a request the endpoint refuses (a 4xx
+    other than 429) raises :class:`LLMUnavailableError` with its status, without a retry."""
+    import openai
+
+    try:
+        return retrying(settings, what=what)(call, *args, **kwargs)
+    except openai.APIStatusError as exc:  # retryable ones were turned into LLMUnavailableError
+        raise LLMUnavailableError(
+            f"{what} refused the request ({exc.status_code}): {exc.message}",
+            status=exc.status_code,
+        ) from exc
+
+
 class LLMClient:
     """JSON-returning chat calls with bounded retries (see the module docstring).
 
@@ -94,12 +211,11 @@ class LLMClient:
             raise ConfigError("LLMConfig needs an api_key (and/or a base_url for local servers)")
         self.config = config
         self.on_usage = on_usage
-        self._openai = openai
         self._client = openai.OpenAI(
             base_url=config.base_url,
             api_key=config.api_key or "unused",
             timeout=config.timeout,
-            max_retries=0,
+            max_retries=0,  # retries are ours (retrying()), never the SDK's as well
         )
         modes = ["json_schema", "json_object", "none"]
         if config.structured_output != "auto":
@@ -110,62 +226,28 @@ class LLMClient:
 
     @property
     def model(self) -> str:
+        """The model name from the config."""
         return self.config.model
 
     # -- transport ----------------------------------------------------------------------------
 
-    def _sleep_for(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after:
-            try:
-                return min(float(retry_after), self.config.backoff_max)
-            except ValueError:
-                pass
-        delay = self.config.backoff_base * (2**attempt)
-        return min(self.config.backoff_max, delay * (0.5 + random.random()))
-
     def _create(
-        self, messages: list[dict[str, Any]], response_format: dict | None, **extra: Any
+        self, messages: list[dict[str, Any]], response_format: dict[str, Any] | None, **extra: Any
     ) -> Any:
-        """One chat completion, retried on transient failures; ``extra`` goes to the API
-        (``tools``, ``tool_choice``...)."""
-        errors = self._openai
-        last: Exception | None = None
-        for attempt in range(self.config.max_retries + 1):
-            try:
-                kwargs: dict[str, Any] = {
-                    "model": self.model,
-                    "messages": messages,
-                    "temperature": self.config.temperature,
-                }
-                if response_format is not None:
-                    kwargs["response_format"] = response_format
-                kwargs.update({k: v for k, v in extra.items() if v is not None})
-                reply = self._client.chat.completions.create(**kwargs)
-                with self._lock:
-                    self.calls += 1
-                return reply
-            except errors.RateLimitError as exc:
-                last = exc
-                wait = self._sleep_for(attempt, exc.response.headers.get("retry-after"))
-            except errors.APIStatusError as exc:
-                if exc.status_code < 500:
-                    raise LLMUnavailableError(
-                        f"the endpoint refused the request ({exc.status_code}): {exc.message}",
-                        status=exc.status_code,
-                    ) from exc
-                last = exc
-                wait = self._sleep_for(attempt, exc.response.headers.get("retry-after"))
-            except (errors.APITimeoutError, errors.APIConnectionError) as exc:
-                last = exc
-                wait = self._sleep_for(attempt, None)
-            if attempt < self.config.max_retries:
-                time.sleep(wait)
-        status = getattr(last, "status_code", None)
-        raise LLMUnavailableError(
-            f"the endpoint failed {self.config.max_retries + 1} times; last error: "
-            f"{type(last).__name__}: {last}",
-            status=status,
-        ) from last
+        """One chat completion, retried on transient failures (:func:`retrying`); ``extra``
+        goes to the API (``tools``, ``tool_choice``...)."""
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.config.temperature,
+        }
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        kwargs.update({k: v for k, v in extra.items() if v is not None})
+        reply = call_with_retries(self.config, self._client.chat.completions.create, **kwargs)
+        with self._lock:
+            self.calls += 1
+        return reply
 
     def _record(self, reply: Any, category: str) -> None:
         usage = getattr(reply, "usage", None)

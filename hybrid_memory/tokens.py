@@ -24,7 +24,10 @@ import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import tiktoken
 
 _BLOB = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 _BUNDLED = ("cl100k_base", "o200k_base")
@@ -111,15 +114,16 @@ class TokenCounter:
     def __init__(self, model: str, chars_per_token: float | None = None):
         self.model = model
         self.provider = _provider(model)
-        self.encoding_name = _encoding_for(model)
-        self.exact = self.encoding_name is not None
+        encoding_name = _encoding_for(model)
+        self.encoding_name = encoding_name
+        self.exact = encoding_name is not None
         self.chars_per_token = chars_per_token or CHARS_PER_TOKEN.get(self.provider, 4.0)
-        self._encoding = None
-        if self.exact:
+        self._encoding: tiktoken.Encoding | None = None
+        if encoding_name is not None:
             ensure_tiktoken_cache()
             import tiktoken
 
-            self._encoding = tiktoken.get_encoding(self.encoding_name)
+            self._encoding = tiktoken.get_encoding(encoding_name)
         elif self.provider == "unknown":
             warnings.warn(
                 f"unknown model {model!r}: token counts are estimates "

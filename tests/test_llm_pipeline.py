@@ -13,20 +13,23 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 
+import numpy as np
+import openai
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from extractors.llm import ExtractionReply, LLMConsolidator
+from extractors.llm import ExtractionReply, LLMConsolidator, LLMExtractor
 from hybrid_memory import EventType, HybridMemory, MemoryConfig, MemoryKind
 from hybrid_memory.agent.usage import UsageTracker
 from hybrid_memory.aio import AsyncHybridMemory
 from hybrid_memory.embeddings import OpenAIEmbedder
 from hybrid_memory.jsonparse import ReplyFormatError, extract_json, parse_reply
-from hybrid_memory.llm import LLMClient, LLMConfig, LLMUnavailableError
-from hybrid_memory.models import ExtractedFact, MemoryItem, utcnow
+from hybrid_memory.llm import LLMClient, LLMConfig, LLMUnavailableError, RetrySettings, retrying
+from hybrid_memory.models import ExtractedFact, MemoryItem, Message, utcnow
 from hybrid_memory.testing import HashingEmbedder, Reply, ScriptedOpenAIServer
 
 
@@ -415,3 +418,100 @@ def test_extraction_reply_schema_accepts_loose_shapes():
         {"facts": [{"text": "Ana likes tea.", "sources": "m1", "entities": ["Ana"]}]}
     )
     assert reply.facts[0].sources == ["m1"] and reply.facts[0].entities[0].name == "Ana"
+
+
+# -- one retry policy for chat and embeddings -------------------------------------------------
+
+
+def test_retry_policy_backs_off_exponentially_within_its_cap():
+    script = [Reply(status=500), Reply(status=502), '{"a": 1}']
+    with ScriptedOpenAIServer(script) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        policy = retrying(RetrySettings(max_retries=3, backoff_base=0.05, backoff_max=0.06))
+        reply = policy(
+            client.chat.completions.create,
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "x"}],
+        )
+    assert reply.choices[0].message.content == '{"a": 1}'
+    assert policy.statistics["attempt_number"] == 3 and len(server.requests) == 3
+    # waits: 0.05 * (0.5..1.5), then 0.1 * (0.5..1.5), each capped at 0.06
+    assert 0.075 <= policy.statistics["idle_for"] <= 0.12
+
+
+def test_retry_after_is_capped_by_backoff_max():
+    script = [Reply(status=429, headers={"Retry-After": "60"}), '{"a": 4}']
+    with ScriptedOpenAIServer(script) as server:
+        start = time.perf_counter()
+        client = client_for(server, backoff_max=0.3)
+        assert client.json([{"role": "user", "content": "x"}], Pair).a == 4
+        assert 0.25 <= time.perf_counter() - start < 5
+    assert len(server.requests) == 2
+
+
+def test_embedder_retries_a_500_then_succeeds():
+    with ScriptedOpenAIServer(lambda body: "", embedding_replies=[Reply(status=500)]) as server:
+        embedder = OpenAIEmbedder(base_url=server.base_url, api_key="test", backoff_base=0.01)
+        assert embedder.dimension == 64
+        assert len(server.requests) == 2  # the dimension probe: a 500, then vectors
+        vectors = embedder.embed_batch(["I live in Porto."])
+    expected = HashingEmbedder(64).embed_batch(["I live in Porto."])
+    assert vectors.shape == (1, 64) and np.allclose(vectors, expected, atol=1e-6)
+    assert len(server.requests) == 3
+
+
+def test_embedder_gives_up_like_the_chat_client_and_never_retries_a_refusal():
+    failures = [Reply(status=503)] * 3
+    with ScriptedOpenAIServer(lambda body: "", embedding_replies=failures) as server:
+        with pytest.raises(LLMUnavailableError, match="failed 3 times") as info:
+            OpenAIEmbedder(
+                base_url=server.base_url, api_key="test", max_retries=2, backoff_base=0.01
+            )
+    # three requests in all: the openai SDK does not retry on its own as well
+    assert info.value.status == 503 and len(server.requests) == 3
+    refused = [Reply(status=401, content="bad key")]
+    with ScriptedOpenAIServer(lambda body: "", embedding_replies=refused) as server:
+        with pytest.raises(LLMUnavailableError, match="401") as info:
+            OpenAIEmbedder(base_url=server.base_url, api_key="test", backoff_base=0.01)
+    assert info.value.status == 401 and len(server.requests) == 1
+
+
+def test_embedder_takes_endpoint_and_retry_settings_from_an_llm_config():
+    script = [Reply(status=429, headers={"Retry-After": "30"})]
+    with ScriptedOpenAIServer(lambda body: "", embedding_replies=script) as server:
+        config = LLMConfig(
+            base_url=server.base_url,
+            api_key="test",
+            max_retries=1,
+            backoff_base=0.01,
+            backoff_max=0.3,
+        )
+        start = time.perf_counter()
+        embedder = OpenAIEmbedder(config=config)
+        assert 0.25 <= time.perf_counter() - start < 5  # Retry-After, capped at backoff_max
+        assert embedder.dimension == 64 and len(server.requests) == 2
+    assert embedder.retry == RetrySettings(max_retries=1, backoff_base=0.01, backoff_max=0.3)
+    explicit = OpenAIEmbedder(config=config, dimension=8, max_retries=0)
+    assert explicit.retry == RetrySettings(max_retries=0, backoff_base=0.01, backoff_max=0.3)
+
+
+def test_model_event_dates_use_the_package_date_parser():
+    said = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+    facts = [
+        {"text": "Ana moved.", "sources": ["m1"], "event_date": "2023-05-01"},
+        {"text": "Ana started.", "sources": ["m1"], "event_date": "2023-05-02T09:30:00Z"},
+        {"text": "Ana arrived.", "sources": ["m1"], "event_date": "2023-05-03 (approx.)"},
+        {"text": "Ana left.", "sources": ["m1"], "event_date": "sometime last spring"},
+        {"text": "Ana stayed.", "sources": ["m1"], "event_date": None},
+    ]
+    with ScriptedOpenAIServer(lambda body: json.dumps({"facts": facts})) as server:
+        extractor = LLMExtractor(client_for(server))
+        message = Message(role="user", name="Ana", id="m1", content="I moved.", timestamp=said)
+        out = [f for f in extractor.extract([message]) if f.kind == MemoryKind.FACT]
+    assert [f.event_time for f in out] == [
+        datetime(2023, 5, 1, tzinfo=UTC),
+        datetime(2023, 5, 2, 9, 30, tzinfo=UTC),
+        datetime(2023, 5, 3, tzinfo=UTC),
+        said,  # unparsable: the time the message was said
+        said,
+    ]
