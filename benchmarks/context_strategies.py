@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hybrid_memory.registry import get_model_info
+from hybrid_memory.agent.registry import get_model_info
+from hybrid_memory.agent.window import ContextWindow, WindowSettings
 from hybrid_memory.tokens import TokenCounter
-from hybrid_memory.window import ContextWindow, WindowSettings
 
 SYSTEM = (
     "You are a careful coding assistant working in a Python repository. Use the tools to read "

@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hybrid_memory.agent.memory_step import memory_message, remember
@@ -161,7 +162,9 @@ class Assistant:
     def _default_sessions(self) -> SessionManager:
         from stores.sessions import SQLiteSessionConfig, open_session_backend
 
-        data_dir = self.memory.config.data_dir if self.memory is not None else ".hybrid_memory"
+        data_dir = (
+            self.memory.config.data_dir if self.memory is not None else Path(".hybrid_memory")
+        )
         return SessionManager(open_session_backend(SQLiteSessionConfig(data_dir=data_dir)))
 
     def _default_usage(self) -> UsageTracker:
