@@ -48,10 +48,14 @@ def test_no_model_call_happens_inside_a_write_transaction(tmp_path):
         prompt = body["messages"][0]["content"]
         locked_during_calls.append(write_locked(data / "memory.db"))
         if prompt.startswith("You extract"):
-            return json.dumps(
-                {"facts": [{"text": "Ana lives in Porto.", "sources": ["a1"], "attribute": "home",
-                            "subject": "Ana", "single_valued": True}]}
-            )  # fmt: skip
+            fact = {
+                "text": "Ana lives in Porto.",
+                "sources": ["a1"],
+                "attribute": "home",
+                "subject": "Ana",
+                "single_valued": True,
+            }
+            return json.dumps({"facts": [fact]})
         if prompt.startswith("You maintain"):
             # Ana's consolidation is slow: it waits until the other user's writes are done
             # (or gives up after 20 s, which fails the test below).
