@@ -222,6 +222,21 @@ class Message(BaseModel):
         return self.name or self.role
 
 
+Aspect = Literal["state", "event", "plan"]
+"""``state``: true now, until a newer statement says otherwise; ``event``: it happened (stays
+true as history); ``plan``: an intention, which a later statement can fulfil or call off."""
+
+
+class Ending(BaseModel):
+    """What a statement ends: the current facts of ``subject`` (the speaker when None) of the
+    ``attribute`` family and/or mentioning ``about`` or one of the ``cues``."""
+
+    attribute: str | None = None
+    about: str | None = None
+    cues: list[str] = Field(default_factory=list)
+    subject: str | None = None
+
+
 class ExtractedFact(BaseModel):
     """A candidate memory produced by an extractor, before consolidation."""
 
@@ -236,7 +251,12 @@ class ExtractedFact(BaseModel):
     single_valued: bool = False
     """True when a subject has one current value of ``attribute`` (home, job...)."""
     retraction: bool = False
-    """True for statements that withdraw a fact ("I don't work there anymore", "forget that")."""
+    """An instruction about the memory ("forget that", "I was wrong"): it ends what ``ends``
+    names and is never stored as a fact."""
+    aspect: Aspect | None = None
+    """Whether the fact is a current state, an event or a plan (None: not said)."""
+    ends: list[Ending] = Field(default_factory=list)
+    """What this statement ends ("I left Acme" ends the employer fact)."""
     entities: list[str] = Field(default_factory=list)
     entity_types: dict[str, str] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
@@ -262,8 +282,12 @@ class MemoryItem(BaseModel):
     entities: list[str] = Field(default_factory=list)
     subject: str | None = None
     attribute: str | None = None
+    value: str | None = None
+    """The attribute's value ("Sagene" for ``home``), when the extractor read one."""
     hash: str = ""
     importance: float = 0.5
+    aspect: Aspect | None = None
+    """``state``, ``event`` or ``plan`` (see :data:`Aspect`), when the extractor said."""
     created_at: datetime
     updated_at: datetime
     event_time: datetime | None = None
@@ -339,7 +363,7 @@ class AuditEntry(BaseModel):
 class DroppedItem(BaseModel):
     """Something ``get_context`` left out for lack of room."""
 
-    tier: Literal["memories", "summary", "recent", "instructions"]
+    tier: Literal["profile", "memories", "summary", "recent", "instructions"]
     id: str | None = None
     text: str
     tokens: int
@@ -358,7 +382,9 @@ class MemoryContext(BaseModel):
     exact: bool = True
     """False when ``tokens`` is an estimate (non-OpenAI models)."""
     sections: dict[str, int] = Field(default_factory=dict)
-    """Tokens spent per tier: instructions, memories, summary, recent."""
+    """Tokens spent per tier: instructions, profile, memories, summary, recent."""
+    profile: list[MemoryItem] = Field(default_factory=list)
+    """The current values stated first (what is currently true about the user)."""
     memories: list[MemoryHit] = Field(default_factory=list)
     summary: str | None = None
     recent: list[dict[str, Any]] = Field(default_factory=list)

@@ -30,6 +30,7 @@ from hybrid_memory.models import (
     AuditEntry,
     HistoryEntry,
     MemoryItem,
+    MemoryKind,
     MemoryStatus,
     Message,
     Scope,
@@ -49,6 +50,10 @@ class VectorOp:
     metadatas: list[dict[str, str]] | None = None
 
 
+COMMON_SHARE = 0.6
+"""Lexical search ignores words found in more than this share of the memories it searches."""
+
+
 @dataclass(frozen=True)
 class MemoryQuery:
     """Which memories of a scope a read selects.
@@ -58,7 +63,10 @@ class MemoryQuery:
         filter: a parsed metadata/field filter (:func:`hybrid_memory.filters.parse_filter`).
         now: hide memories whose ``expires_at`` is at or before this time.
         ids / hashes: only these memory ids / content hashes.
+        sources: only memories drawn from at least one of these message ids.
+        kinds: only memories of these kinds.
         subject / attribute: only facts about this subject (case-insensitive) and attribute.
+        attributed: only facts that name an attribute.
         order: ``newest`` (created last first) or ``oldest`` (stored first first).
         limit: at most this many.
     """
@@ -68,8 +76,11 @@ class MemoryQuery:
     now: datetime | None = None
     ids: tuple[str, ...] | None = None
     hashes: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    kinds: tuple[MemoryKind, ...] | None = None
     subject: str | None = None
     attribute: str | None = None
+    attributed: bool = False
     order: Literal["newest", "oldest"] = "newest"
     limit: int | None = None
 
@@ -244,7 +255,10 @@ class RecordStore(RecordReads, Protocol):
         self, scope: Scope, text: str, *, limit: int, query: MemoryQuery
     ) -> list[tuple[str, float]]:
         """Memories of ``scope`` (selected by ``query``) sharing words with ``text``, ranked
-        by a BM25-like relevance: ``(id, score)``, higher = more relevant."""
+        by a BM25-like relevance: ``(id, score)``, higher = more relevant. A word found in more
+        than :data:`COMMON_SHARE` of the selected memories (the user's own name in their
+        memories) tells nothing there and is not searched, unless every word of ``text`` is
+        such a word."""
         ...
 
     def entity_links(self, ids: Sequence[str]) -> dict[str, set[str]]:

@@ -110,6 +110,8 @@ def test_a_memory_comes_back_with_every_field(records):
         entities=["Porto", "Ana"],
         subject="Ana",
         attribute="home",
+        aspect="state",
+        value="Porto",
         importance=0.9,
         event_time=T0 + timedelta(days=3),
         valid_from=T0 + timedelta(days=3),
@@ -179,6 +181,9 @@ def test_query_fields(records):
         "new",
     ]
     assert ids(records.find_memories(scope, MemoryQuery(ids=("job", "gone", "x")))) == ["job"]
+    assert ids(records.find_memories(scope, MemoryQuery(attributed=True))) == ["job", "new", "old"]
+    facts = MemoryQuery(sources=("s9",), kinds=(MemoryKind.FACT,))
+    assert records.find_memories(scope, facts) == []
     assert records.find_memory_ids(scope, MemoryQuery(hashes=("h2",))) == ["job"]
     assert records.find_memories(scope, MemoryQuery(ids=())) == []
 
@@ -475,7 +480,11 @@ def test_the_memory_works_the_same_on_every_backend(memory):
     hits = memory.search("Where does Ana live?", user_id="ana")
     assert hits[0].memory == "Ana lives in Lisbon." and hits[0].status == MemoryStatus.ACTIVE
     former = [h for h in hits if h.status == MemoryStatus.SUPERSEDED]
-    assert [h.memory for h in former] == ["Ana lives in Porto."] and former[0].valid_to
+    assert {h.memory for h in former} == {
+        "Ana lives in Porto.",
+        "On 1 January 2024, Ana said: I live in Porto.",  # the utterance is a former statement
+    }
+    assert all(h.valid_to for h in former)
     assert memory.search("Porto", user_id="bo") == []
     assert [e.event for e in memory.history(update.id, user_id="ana")] == [
         EventType.ADD,

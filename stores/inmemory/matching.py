@@ -17,6 +17,7 @@ from typing import Any
 
 from hybrid_memory.filters import AllOf, AnyOf, Condition, Filter, Not
 from hybrid_memory.models import MemoryItem, as_utc
+from stores.base import COMMON_SHARE
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -87,9 +88,15 @@ def words(text: str) -> list[str]:
 
 
 def bm25(
-    query: str, documents: Sequence[tuple[str, str]], *, k1: float = 1.2, b: float = 0.75
+    query: str,
+    documents: Sequence[tuple[str, str]],
+    *,
+    k1: float = 1.2,
+    b: float = 0.75,
+    common_share: float = COMMON_SHARE,
 ) -> list[tuple[str, float]]:
-    """``(id, score)`` of the documents sharing a word with ``query``, best first."""
+    """``(id, score)`` of the documents sharing a word with ``query``, best first; words in
+    more than ``common_share`` of the documents are not searched (unless all are)."""
     terms = list(dict.fromkeys(words(query)))
     if not terms or not documents:
         return []
@@ -97,6 +104,8 @@ def bm25(
     avg = sum(sum(c.values()) for _, c in tokenized) / len(tokenized) or 1.0
     df = {t: sum(1 for _, c in tokenized if t in c) for t in terms}
     n = len(tokenized)
+    telling = [t for t in terms if df[t] <= common_share * n]
+    terms = telling or terms
     scored = []
     for doc_id, counts in tokenized:
         length = sum(counts.values())

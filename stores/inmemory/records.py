@@ -94,11 +94,17 @@ class _Reads:
                 continue
             if query.hashes is not None and item.hash not in query.hashes:
                 continue
+            if query.sources is not None and not set(item.sources) & set(query.sources):
+                continue
+            if query.kinds is not None and item.kind not in query.kinds:
+                continue
             if query.subject is not None and (
                 item.subject is None or item.subject.casefold() != query.subject.casefold()
             ):
                 continue
             if query.attribute is not None and item.attribute != query.attribute:
+                continue
+            if query.attributed and item.attribute is None:
                 continue
             if matches(item, query.filter):
                 out.append(item)

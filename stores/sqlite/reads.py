@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hybrid_memory.models import MemoryItem, Message, Scope
-from stores.base import MemoryQuery, RunSummary, ScopeStats
+from stores.base import COMMON_SHARE, MemoryQuery, RunSummary, ScopeStats
 from stores.sqlite.db import Db
 from stores.sqlite.filters import compile_filter
 from stores.sqlite.rows import chunks, dt, marks, row_to_item, scope_condition, ts
@@ -27,12 +27,21 @@ def _selection(scope: Scope, query: MemoryQuery) -> tuple[str, list[Any]]:
         if values is not None:
             parts.append(f"m.{column} IN ({marks(values)})" if values else "0")
             params += list(values)
+    if query.sources is not None:
+        inside = f"SELECT 1 FROM json_each(m.sources) s WHERE s.value IN ({marks(query.sources)})"
+        parts.append(f"EXISTS ({inside})" if query.sources else "0")
+        params += list(query.sources)
+    if query.kinds is not None:
+        parts.append(f"m.kind IN ({marks(query.kinds)})" if query.kinds else "0")
+        params += [k.value for k in query.kinds]
     if query.subject is not None:
         parts.append("hm_casefold(m.subject) = hm_casefold(?)")
         params.append(query.subject)
     if query.attribute is not None:
         parts.append("m.attribute = ?")
         params.append(query.attribute)
+    if query.attributed:
+        parts.append("m.attribute IS NOT NULL")
     parts.append(compile_filter(query.filter, params))
     return " AND ".join(parts), params
 
@@ -113,8 +122,9 @@ class SearchReads(Db):
         terms = [t for t in _FTS_TOKEN.findall(text.casefold()) if len(t) > 1 or t.isdigit()]
         if not terms or limit <= 0:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(terms))
         where, params = _selection(scope, query)
+        terms = self._telling(list(dict.fromkeys(terms)), where, params)
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         rows = self._query(
             f"""SELECT m.id AS id, bm25(memories_fts) AS rank FROM memories_fts
             JOIN memories m ON m.rowid = memories_fts.rowid
@@ -124,6 +134,23 @@ class SearchReads(Db):
         )
         # FTS5's bm25() is negative (more negative = better); flip it to "higher is better".
         return [(r["id"], -float(r["rank"])) for r in rows]
+
+    def _telling(self, terms: list[str], where: str, params: list[Any]) -> list[str]:
+        """``terms`` without those found in more than COMMON_SHARE of the selected memories
+        (all of them when every term is)."""
+        total = self._query(f"SELECT count(*) AS n FROM memories m WHERE {where}", params)[0]["n"]
+        cap = int(total * COMMON_SHARE)
+        telling = []
+        for term in terms:
+            row = self._query(
+                f"""SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts
+                JOIN memories m ON m.rowid = memories_fts.rowid
+                WHERE memories_fts MATCH ? AND {where} LIMIT ?)""",
+                ['"' + term.replace('"', '""') + '"', *params, cap + 1],
+            )
+            if row[0]["n"] <= cap:
+                telling.append(term)
+        return telling or terms
 
     def entity_links(self, ids: Sequence[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

@@ -22,7 +22,7 @@ SCOPE_COLUMNS = ("user_id", "agent_id", "run_id")
 MEMORY_COLUMNS = (
     "id, memory, kind, status, user_id, agent_id, run_id, metadata, sources, entities, "
     "subject, attribute, hash, importance, created_at, updated_at, event_time, valid_from, "
-    "valid_to, superseded_by, expires_at"
+    "valid_to, superseded_by, expires_at, aspect, value"
 )
 
 
@@ -74,6 +74,8 @@ def row_to_item(row: sqlite3.Row) -> MemoryItem:
         valid_to=dt(row["valid_to"]),
         superseded_by=row["superseded_by"],
         expires_at=dt(row["expires_at"]),
+        aspect=row["aspect"],
+        value=row["value"],
     )
 
 
@@ -101,6 +103,8 @@ def item_params(item: MemoryItem) -> tuple[Any, ...]:
         ts(item.valid_to),
         item.superseded_by,
         ts(item.expires_at),
+        item.aspect,
+        item.value,
     )
 
 

@@ -107,4 +107,12 @@ _V1 = (
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, _V1, "memories with FTS5, entities, history, turns, audit, summaries, outbox"),
+    Migration(
+        2,
+        (
+            "ALTER TABLE memories ADD COLUMN aspect TEXT",
+            "ALTER TABLE memories ADD COLUMN value TEXT",
+        ),
+        "a fact's aspect (state, event or plan) and its attribute's value",
+    ),
 )

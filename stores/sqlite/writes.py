@@ -38,7 +38,7 @@ class SQLiteUnitOfWork(MemoryReads):
 
     def insert_memory(self, item: MemoryItem) -> None:
         self._execute(
-            f"INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({marks(range(21))})",
+            f"INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({marks(MEMORY_COLUMNS.split(', '))})",
             item_params(item),
         )
         self._link_entities(item)
