@@ -1,307 +1,184 @@
-"""Canonical attribute facts: home, employer, job, diet, likes, plans, pets, family...
+"""Canonical attribute facts: home, employer, job, partner, diet, health, pets, favourites...
 
-Each rule of the table reads one attribute from a first-person sentence ("I moved to Boston" ->
-``home = Boston``) and writes it as a fact about the speaker ("Caroline lives in Boston.");
-single-valued attributes are the ones a newer value replaces in consolidation. Retractions ("I
-don't work there anymore", "forget that ...") name the attribute they take back.
+The rules of :mod:`extractors.attribute_rules` read a value from a clause in the first person
+("I moved to Boston" -> ``home = Boston``) and state it about the speaker ("Caroline lives in
+Boston."). A clause about someone else ("Abena is a branch manager") is read the same way with
+that person as the subject. The attribute names are the vocabulary of
+:mod:`hybrid_memory.attributes`; whether one replaces another is decided in consolidation.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator
 from itertools import chain
 from typing import NamedTuple
 
+from extractors.attribute_rules import JOB_IS, NOT_A_VALUE, RULES
 from extractors.entities import FAMILY_NAMED, PET_NAMED
-from extractors.lexicon import JOB_WORDS
-from hybrid_memory.models import ExtractedFact
-
-_V = r"(?P<v>[A-Z][\w'’&.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'’&.-]*)*)"
-_ATTRIBUTE_RULES: list[tuple[re.Pattern[str], str, bool, str]] = [
-    # (pattern over the original first-person sentence, attribute, single-valued, template)
-    (
-        re.compile(r"\bI (?:now |currently |still )?(?:live|am living|'m living) in " + _V),
-        "home",
-        True,
-        "{s} lives in {v}.",
-    ),
-    (
-        re.compile(r"\bI(?: just| recently| finally)? moved (?:back )?(?:to|into) " + _V),
-        "home",
-        True,
-        "{s} lives in {v}.",
-    ),
-    (
-        re.compile(r"\bI(?:'m| am) (?:from|originally from) " + _V),
-        "hometown",
-        True,
-        "{s} is from {v}.",
-    ),
-    (
-        re.compile(r"\bI (?:now |currently |still )?work (?:at|for) " + _V),
-        "employer",
-        True,
-        "{s} works at {v}.",
-    ),
-    (
-        re.compile(
-            r"\bI(?: \w+ly| also| just| finally)? (?:started|got|began|took|landed) "
-            r"(?:a |my |the )?(?:new )?(?:job|position|role|internship)(?: as an? "
-            r"[\w -]+?)? (?:at|with|for) " + _V
-        ),
-        "employer",
-        True,
-        "{s} works at {v}.",
-    ),
-    (
-        re.compile(
-            r"\bI(?: \w+ly| also| just| finally)? (?:started|got|began|took|landed) "
-            r"(?:a |my |the )?(?:new )?(?:job|position|role) as an? "
-            r"(?P<v>[a-z][\w -]{2,40}?)(?=[.,!;]| at | for | with |$)"
-        ),
-        "job",
-        True,
-        "{s} works as a {v}.",
-    ),
-    (
-        re.compile(r"\bI(?: \w+ly| also| just| finally)? started working (?:at|for) " + _V),
-        "employer",
-        True,
-        "{s} works at {v}.",
-    ),
-    (
-        re.compile(
-            r"\bI (?:now |currently )?work as an? (?P<v>[a-z][\w -]{2,40}?)(?=[.,!;]| at "
-            r"| for | in |$)"
-        ),
-        "job",
-        True,
-        "{s} works as a {v}.",
-    ),
-    (re.compile(r"\b[Mm]y name is " + _V), "name", True, "{s}'s name is {v}."),
-    (
-        re.compile(r"\bI(?:'m| am) (?P<v>\d{1,3}) (?:years old|yo)\b"),
-        "age",
-        True,
-        "{s} is {v} years old.",
-    ),
-    (
-        re.compile(r"\bI(?:'m| am) (?:now )?(?P<v>married|single|engaged|divorced|widowed)\b"),
-        "relationship_status",
-        True,
-        "{s} is {v}.",
-    ),
-    (
-        re.compile(r"\bI(?:'m| am) (?:a )?(?P<v>vegetarian|vegan|pescatarian)\b"),
-        "diet",
-        True,
-        "{s} is {v}.",
-    ),
-    (
-        re.compile(r"\bI(?:'m| am) allergic to (?P<v>[\w ,'-]{2,60}?)(?=[.!;]|$| and | but )"),
-        "allergy",
-        False,
-        "{s} is allergic to {v}.",
-    ),
-    (
-        re.compile(
-            r"\bI (?:was |have been |got )?diagnosed with (?P<v>[\w ,'-]{2,60}?)"
-            r"(?=[.!;]|$| and | but | in )"
-        ),
-        "health",
-        False,
-        "{s} was diagnosed with {v}.",
-    ),
-    (
-        re.compile(
-            r"\bI (?:really |absolutely )?(?:love|like|enjoy|adore) (?P<v>[\w ,'-]{2,60}?)"
-            r"(?=[.!;]|$| and | but | because | so )"
-        ),
-        "likes",
-        False,
-        "{s} likes {v}.",
-    ),
-    (
-        re.compile(
-            r"\bI (?:really )?(?:hate|dislike|can't stand|do not like|don't like) "
-            r"(?P<v>[\w ,'-]{2,60}?)(?=[.!;]|$| and | but | because )"
-        ),
-        "dislikes",
-        False,
-        "{s} dislikes {v}.",
-    ),
-    (
-        re.compile(
-            r"\b[Mm]y (?:favou?rite) (?P<k>[a-z]+(?: [a-z]+)?) (?:is|are) (?P<v>[\w ,'&-]{2,60}?)"
-            r"(?=[.!;]|$| and | but | because )"
-        ),
-        "favorite_{k}",
-        True,
-        "{s}'s favorite {k} is {v}.",
-    ),
-    (
-        re.compile(
-            r"\bI(?:'m| am) (?:going|planning|hoping|about) to (?P<v>[\w ,'-]{3,80}?)"
-            r"(?=[.!;]|$| because | but )"
-        ),
-        "plans",
-        False,
-        "{s} plans to {v}.",
-    ),
-    (
-        re.compile(
-            r"\bI (?:plan|want|intend|hope) to (?P<v>[\w ,'-]{3,80}?)(?=[.!;]|$| because "
-            r"| but )"
-        ),
-        "plans",
-        False,
-        "{s} plans to {v}.",
-    ),
-    (
-        re.compile(
-            r"\bI(?:'m| am) (?:studying|majoring in) (?P<v>[\w ,'-]{2,60}?)(?=[.!;]|$| at "
-            r"| and | but )"
-        ),
-        "education",
-        False,
-        "{s} studies {v}.",
-    ),
-    (re.compile(r"\bI graduated from " + _V), "education", False, "{s} graduated from {v}."),
-]
-_JOB_IS = re.compile(r"\bI(?:'m| am) (?:now )?an? (?P<v>(?:[a-z-]+ ){0,2}[a-z-]+)\b")
-_RETRACTIONS: list[tuple[re.Pattern[str], str | None]] = [
-    # (pattern, the attribute taken back or None when the sentence does not say)
-    (re.compile(r"\bI (?:don't|do not|no longer) work (?:at|for) " + _V), "employer"),
-    (re.compile(r"\bI (?:quit|left) (?:my job(?: at " + _V + r")?)"), "employer"),
-    (re.compile(r"\bI (?:don't|do not|no longer) work (?:there|at that place)\b"), "employer"),
-    (re.compile(r"\bI (?:don't|do not|no longer) live in " + _V), "home"),
-    (
-        re.compile(r"\bI(?:'m| am) (?:not|no longer) (?:a )?(?P<v>vegetarian|vegan|pescatarian)"),
-        "diet",
-    ),
-    (re.compile(r"\bI(?:'m| am) (?:not|no longer) (?P<v>married|engaged)"), "relationship_status"),
-    (re.compile(r"\bforget (?:that|what I said about|about) (?P<v>.{3,200})", re.IGNORECASE), None),
-]
-_NOT_A_VALUE = re.compile(
-    r"^(?:is|are|was|were|it|that|this|to see|to hear|how|when|what|the way|you|your|him|her|"
-    r"them|seeing|hearing|that you|it when)\b",
-    re.IGNORECASE,
-)
+from extractors.lexicon import JOB_WORDS, NOT_JOBS, ROMANTIC, UPPER
+from extractors.person import third_person
+from hybrid_memory.attributes import favorite, single_valued
 
 
-class Retraction(NamedTuple):
-    """What a sentence takes back: the attribute (None when unnamed) and the value, if said."""
+class Candidate(NamedTuple):
+    """One attribute read from a clause."""
 
-    attribute: str | None
-    value: str | None
-
-
-class _Candidate(NamedTuple):
     attribute: str
     value: str
-    single: bool
     text: str
-    names: list[str]  # entities the value names, beyond those of the sentence
+    """The canonical statement ("" when the rule only names the clause's attribute)."""
+    names: list[str]
+    """Entities the value names, beyond those of the clause."""
+
+    @property
+    def single(self) -> bool:
+        return single_valued(self.attribute)
 
 
 def _clean_value(value: str) -> str:
     value = value.strip(" ,.'\"")
-    value = re.sub(r"\s+(?:now|too|as well|again|lately|recently)$", "", value)
-    return value
+    return re.sub(r"\s+(?:now|too|as well|again|lately|recently|though)$", "", value)
 
 
-def find_retraction(sentence: str) -> Retraction | None:
-    """The retraction ``sentence`` makes (the first rule that matches), or None."""
-    for pattern, attribute in _RETRACTIONS:
-        match = pattern.search(sentence)
-        if match:
-            value = _clean_value(match.groupdict().get("v") or "") or None
-            return Retraction(attribute, value)
-    return None
+def _article(value: str) -> str:
+    return "an" if value[:1].lower() in "aeiou" else "a"
 
 
-def _rule_candidates(sentence: str, speaker: str) -> Iterator[_Candidate]:
-    for pattern, attribute, single, template in _ATTRIBUTE_RULES:
-        for match in pattern.finditer(sentence):
+def _attribute(template: str, groups: dict[str, str | None], value: str) -> str:
+    if template.startswith("favorite:"):
+        return favorite(groups.get("k") or template.split(":", 1)[1])
+    return template.format(v=value.lower(), k=groups.get("k") or "")
+
+
+def _rule_candidates(clause: str, subject: str) -> Iterator[Candidate]:
+    for pattern, attribute, template in RULES:
+        for match in pattern.finditer(clause):
             groups = match.groupdict()
-            value = _clean_value(groups["v"])
-            if not value or len(value) < 2 or _NOT_A_VALUE.match(value):
+            value = _clean_value(groups.get("v") or "")
+            if groups.get("v") is not None and (len(value) < 2 or NOT_A_VALUE.match(value)):
                 continue
-            key = groups.get("k")
-            attr = attribute.format(k=key.replace(" ", "_")) if key else attribute
-            text = template.format(s=speaker, v=value, k=key or "")
-            named = [value] if value[:1].isupper() else []
-            yield _Candidate(attr, value, single, text, named)
+            fields = {**groups, "v": value, "s": subject, "a": _article(value)}
+            words = value.split()
+            fields["v3"] = " ".join([third_person(words[0]), *words[1:]]) if words else ""
+            text = template.format(**{k: v or "" for k, v in fields.items()}) if template else ""
+            named = [value] if value[:1].isupper() and not value.isdigit() else []
+            yield Candidate(_attribute(attribute, groups, value), value, text, named)
 
 
-def _job_candidates(sentence: str, speaker: str) -> Iterator[_Candidate]:
-    match = _JOB_IS.search(sentence)
+def _job_candidates(clause: str, subject: str) -> Iterator[Candidate]:
+    match = JOB_IS.search(clause)
     if not match:
         return
     words = match.group("v").split()
     # "a software engineer and ..." -> the longest prefix that ends in a job word
     for end in range(len(words), 0, -1):
         last = words[end - 1]
+        if last in NOT_JOBS:
+            continue
         if last in JOB_WORDS or (last.endswith(("ist", "ian")) and len(last) > 5):
             value = " ".join(words[:end])
-            yield _Candidate("job", value, True, f"{speaker} works as a {value}.", [])
+            yield Candidate("job", value, f"{subject} works as {_article(value)} {value}.", [])
             return
 
 
-def _relation_candidates(sentence: str, speaker: str) -> Iterator[_Candidate]:
-    for match in PET_NAMED.finditer(sentence):
+# "I drive trucks", "I teach maths": the role a work verb and its object name.
+_ROLE_OF_VERB = {
+    "teach": "teacher", "drive": "driver", "write": "writer", "design": "designer",
+    "bake": "baker", "edit": "editor", "coach": "coach", "train": "trainer", "fly": "pilot",
+}  # fmt: skip
+_ROLE = re.compile(
+    r"\bI\s+(?:now\s+|currently\s+|still\s+)?(?P<verb>" + "|".join(_ROLE_OF_VERB) + r")\s+"
+    r"(?P<obj>[a-z][a-z-]+(?:\s+[a-z][a-z-]+)?)\s+(?:for|at)\s+"
+)
+
+
+_BACK_TO = re.compile(
+    r"\bI(?:'ve|\s+have|'m|\s+am)?\s+(?:went|gone|go|going|am\s+going)\s+back\s+to\s+"
+    r"(?P<gerund>[a-z]+ing)\b|\bI(?:'m|\s+am)\s+back\s+to\s+(?P<gerund2>[a-z]+ing)\b"
+)
+_ROLE_OF_GERUND = {
+    "nursing": "nurse", "teaching": "teacher", "driving": "driver", "cooking": "cook",
+    "coding": "programmer", "programming": "programmer", "writing": "writer",
+    "designing": "designer", "baking": "baker", "farming": "farmer", "consulting": "consultant",
+    "tutoring": "tutor", "coaching": "coach", "editing": "editor", "accounting": "accountant",
+    "engineering": "engineer", "waitressing": "waitress", "bartending": "bartender",
+}  # fmt: skip
+
+
+def _singular(word: str) -> str:
+    if word.endswith(("ches", "shes", "xes", "sses", "uses")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "ics")):
+        return word[:-1]
+    return word
+
+
+def _role_candidates(clause: str, subject: str) -> Iterator[Candidate]:
+    back = _BACK_TO.search(clause)
+    role = _ROLE_OF_GERUND.get(back.group("gerund") or back.group("gerund2")) if back else None
+    if role:
+        yield Candidate("job", role, f"{subject} works as {_article(role)} {role}.", [])
+    match = _ROLE.search(clause)
+    if not match:
+        return
+    role = _ROLE_OF_VERB[match.group("verb")]
+    obj = match.group("obj").split()
+    value = " ".join([*obj[:-1], _singular(obj[-1]), role]) if role != "pilot" else role
+    yield Candidate("job", value, f"{subject} works as {_article(value)} {value}.", [])
+
+
+_JOB_THEN_PLACE = re.compile(
+    r"\b(?:an?\s+)?(?:[a-z]+\s+){0,2}(?:"
+    + "|".join(sorted(JOB_WORDS, key=len, reverse=True))
+    + r")\b,?\s+(?:but\s+)?(?:now\s+)?at\s+(?:the\s+)?(?P<v>"
+    + UPPER
+    + r"[\w'’&.-]*(?:\s+"
+    + UPPER
+    + r"[\w'’&.-]*)*)"
+)
+
+
+def _workplace_candidates(clause: str, subject: str) -> Iterator[Candidate]:
+    """ "still a vet nurse, but at Hospital Capibaribe now": where the person works."""
+    match = _JOB_THEN_PLACE.search(clause)
+    if match:
+        value = match.group("v")
+        yield Candidate("employer", value, f"{subject} works at {value}.", [value])
+
+
+def _relation_candidates(clause: str, subject: str) -> Iterator[Candidate]:
+    for match in PET_NAMED.finditer(clause):
         kind = match.group("kind") or match.group("kind2")
         name = match.group("v") or match.group("v2")
-        text = f"{speaker} has a {kind} named {name}."
-        yield _Candidate(f"pet:{name.lower()}", name, False, text, [name])
-    for match in FAMILY_NAMED.finditer(sentence):
+        text = f"{subject} has a {kind} named {name}."
+        yield Candidate(f"pet:{name.lower()}", name, text, [name])
+    for match in FAMILY_NAMED.finditer(clause):
         rel, name = match.group("rel"), match.group("v")
-        text = f"{speaker}'s {rel} is {name}."
-        yield _Candidate(f"family:{rel}:{name.lower()}", name, False, text, [name])
+        text = f"{subject}'s {rel} is {name}."
+        attribute = "partner" if rel in ROMANTIC else f"family:{rel}:{name.lower()}"
+        yield Candidate(attribute, name, text, [name])
 
 
-def attribute_facts(
-    sentence: str,
-    speaker: str | None,
-    *,
-    sources: list[str],
-    event_time: datetime | None,
-    entities: Sequence[str],
-    seen: set[str],
-    retracted: set[str],
-) -> list[ExtractedFact]:
-    """The attribute, pet and family facts of one first-person ``sentence`` of ``speaker``.
-
-    ``seen`` holds the fact texts already produced for the message (updated here, so a fact is
-    produced once); attributes in ``retracted`` were taken back earlier in the message and are
-    not asserted again.
-    """
-    if not speaker:
-        return []
-    out: list[ExtractedFact] = []
-    candidates = chain(
-        _rule_candidates(sentence, speaker),
-        _job_candidates(sentence, speaker),
-        _relation_candidates(sentence, speaker),
+def candidates(clause: str, subject: str) -> list[Candidate]:
+    """Every attribute ``clause`` states about ``subject`` (in the first person), in rule order;
+    the speaker's own name is not news."""
+    found = chain(
+        _rule_candidates(clause, subject),
+        _job_candidates(clause, subject),
+        _role_candidates(clause, subject),
+        _workplace_candidates(clause, subject),
+        _relation_candidates(clause, subject),
     )
-    for candidate in candidates:
-        if candidate.attribute in retracted or candidate.text in seen:
+    out: list[Candidate] = []
+    for candidate in found:
+        if candidate.value == subject:
             continue
-        seen.add(candidate.text)
-        out.append(
-            ExtractedFact(
-                text=candidate.text,
-                subject=speaker,
-                attribute=candidate.attribute,
-                value=candidate.value,
-                single_valued=candidate.single,
-                speaker=speaker,
-                sources=sources,
-                event_time=event_time,
-                entities=list(dict.fromkeys([*entities, *candidate.names])),
-                importance=0.9,
-            )
-        )
+        if all(c.text != candidate.text or not c.text for c in out):
+            out.append(candidate)
     return out
+
+
+def main_attribute(found: list[Candidate]) -> Candidate | None:
+    """The attribute a whole clause is about: the first single-valued one, else the first."""
+    return next((c for c in found if c.single), found[0] if found else None)

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from extractors.calendar_dates import direction, resolve_calendar, resolve_near_month_days
+
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _NUMBERS = {
     "a": 1,
@@ -108,11 +110,12 @@ def _resolve(phrase: str, ref: datetime) -> tuple[str, datetime] | None:
             saturday += timedelta(days=7)
         return f"on the weekend of {day(saturday)}", saturday
     if unit == "week":
+        # "the week of <date>" names the month a question will ask about ("in January").
         if which in ("last", "past"):
-            return f"in the week before {day(ref)}", ref - timedelta(days=7)
+            return f"in the week of {day(ref - timedelta(days=7))}", ref - timedelta(days=7)
         if which == "this":
             return f"in the week of {day(ref)}", ref
-        return f"in the week after {day(ref)}", ref + timedelta(days=7)
+        return f"in the week of {day(ref + timedelta(days=7))}", ref + timedelta(days=7)
     if unit == "month":
         shift = {"last": -1, "past": -1, "this": 0, "next": 1, "coming": 1}[which]
         d = ref + relativedelta(months=shift)
@@ -138,48 +141,76 @@ def _resolve(phrase: str, ref: datetime) -> tuple[str, datetime] | None:
     return None
 
 
-def resolve_relative_dates(text: str, ref: datetime | None) -> tuple[str, datetime | None]:
+def _shifted(match: re.Match, ref: datetime, sign: int) -> tuple[str, datetime] | None:
+    """ "three weeks ago" (sign -1) or "in three weeks" (+1): the unit and the date."""
+    n = _num(match.group("n"))
+    if n is None:
+        return None
+    unit = match.group("unit").lower()
+    try:
+        return unit, ref + sign * relativedelta(**{f"{unit}s": n})
+    except (OverflowError, ValueError):  # "5000 years ago": beyond the calendar
+        return None
+
+
+def _ago(match: re.Match, ref: datetime, first: list[datetime]) -> str:
+    shifted = _shifted(match, ref, -1)
+    if shifted is None:
+        return match.group(0)
+    unit, d = shifted
+    first.append(d)
+    if unit == "day":
+        return f"on {day(d)}"
+    if unit == "week":
+        return f"in the week of {day(d)}"
+    return f"in {month(d)}" if unit == "month" else f"in {d.year}"
+
+
+def _ahead(match: re.Match, ref: datetime, first: list[datetime]) -> str:
+    shifted = _shifted(match, ref, 1)
+    if shifted is None:
+        return match.group(0)
+    unit, d = shifted
+    first.append(d)
+    return f"by {day(d)}" if unit in ("day", "week") else f"by {month(d)}"
+
+
+def _relative(match: re.Match, ref: datetime, first: list[datetime]) -> str:
+    try:
+        resolved = _resolve(match.group("phrase"), ref)
+    except (OverflowError, ValueError):  # a reference at the edge of the calendar
+        return match.group(0)
+    if resolved is None:
+        return match.group(0)
+    first.append(resolved[1])
+    return resolved[0]
+
+
+def resolve_relative_dates(
+    text: str, ref: datetime | None, *, aspect: str | None = None
+) -> tuple[str, datetime | None]:
     """Rewrite relative date phrases of ``text`` as absolute dates against ``ref``.
 
-    Returns the rewritten text and the first resolved date (None when nothing was resolved or
-    ``ref`` is unknown).
+    Dates said without a year ("in October", "on Wednesday") are completed too, leaning on the
+    clause's ``aspect`` (see :mod:`extractors.calendar_dates`). Returns the rewritten text and
+    the first resolved date (None when nothing was resolved or ``ref`` is unknown).
     """
     if ref is None:
         return text, None
     first: list[datetime] = []
-
-    def ago(match: re.Match) -> str:
-        n = _num(match.group("n"))
-        if n is None:
-            return match.group(0)
-        unit = match.group("unit").lower()
-        d = ref - relativedelta(**{f"{unit}s": n})
-        first.append(d)
-        if unit == "day":
-            return f"on {day(d)}"
-        if unit == "week":
-            return f"in the week of {day(d)}"
-        if unit == "month":
-            return f"in {month(d)}"
-        return f"in {d.year}"
-
-    def ahead(match: re.Match) -> str:
-        n = _num(match.group("n"))
-        if n is None:
-            return match.group(0)
-        unit = match.group("unit").lower()
-        d = ref + relativedelta(**{f"{unit}s": n})
-        first.append(d)
-        return f"by {day(d)}" if unit in ("day", "week") else f"by {month(d)}"
-
-    def rel(match: re.Match) -> str:
-        resolved = _resolve(match.group("phrase"), ref)
-        if resolved is None:
-            return match.group(0)
-        first.append(resolved[1])
-        return resolved[0]
-
-    text = _AGO.sub(ago, text)
-    text = _IN_N.sub(ahead, text)
-    text = _REL.sub(rel, text)
+    try:
+        text, near = resolve_near_month_days(text, ref)
+    except (OverflowError, ValueError):
+        near = []
+    first.extend(near)
+    text = _AGO.sub(lambda m: _ago(m, ref, first), text)
+    text = _IN_N.sub(lambda m: _ahead(m, ref, first), text)
+    text = _REL.sub(lambda m: _relative(m, ref, first), text)
+    text = re.sub(r"\b(since|until|by|from) on\b", r"\1", text, flags=re.I)
+    text = re.sub(r"\b(start|end|beginning|middle) of (?:in|on) ", r"\1 of ", text, flags=re.I)
+    try:
+        text, calendar = resolve_calendar(text, ref, direction(aspect))
+    except (OverflowError, ValueError):
+        calendar = []
+    first.extend(calendar)
     return text, (first[0] if first else None)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 
+UPPER = "[" + "".join(chr(c) for c in range(0x41, 0x2B0) if chr(c).isupper()) + "]"
+"""A regex class of the uppercase Latin letters, accents included ("Ł", "Ø", "É")."""
+NAME_JOINERS = r"(?:of|de|del|la|le|van|von|der|da|di|du|the|and)"
+"""Lowercase words inside a name ("Pan de Luz", "Bank of America")."""
+
 # fmt: off
 
 MODALS = {
@@ -19,12 +24,16 @@ IRREGULAR_PAST = {
     "kept", "knew", "led", "left", "let", "lit", "lost", "made", "meant", "met", "paid", "put",
     "quit", "ran", "read", "rode", "said", "sang", "sat", "saw", "sent", "set", "shut", "slept",
     "sold", "spent", "spoke", "stood", "swam", "taught", "thought", "threw", "told", "took",
-    "understood", "was", "went", "were", "woke", "won", "wore", "wrote",
+    "understood", "was", "went", "were", "woke", "won", "wore", "wrote", "tore", "swore",
+    "froze", "stole", "shook", "forgave", "bit", "hid", "sought", "blew", "fled", "bled", "slid",
+    "spun", "lent", "bent", "burnt", "knelt", "leapt", "sank", "rang", "shrank", "sprang",
+    "cost", "spread", "split", "overslept", "undertook",
 }
 
 FAMILY = {
     "aunt", "baby", "best friend", "boss", "boyfriend", "brother", "colleague", "cousin",
-    "coworker", "dad", "daughter", "father", "fiance", "fiancee", "friend", "girlfriend",
+    "coworker", "dad", "daughter", "father", "fiance", "fiancee", "fiancé", "fiancée", "friend",
+    "girlfriend",
     "grandfather", "grandma", "grandmother", "grandpa", "husband", "kid", "mom", "mother",
     "neighbor", "neighbour", "nephew", "niece", "partner", "roommate", "sister", "son",
     "stepdad", "stepmom", "twin", "uncle", "wife",
@@ -32,8 +41,16 @@ FAMILY = {
 
 PETS = {
     "bird", "bunny", "cat", "dog", "ferret", "fish", "guinea pig", "hamster", "horse", "kitten",
-    "lizard", "parrot", "pony", "pup", "puppy", "rabbit", "snake", "turtle",
+    "lizard", "parrot", "pony", "pup", "puppy", "rabbit", "snake", "turtle", "greyhound",
+    "beagle", "labrador", "retriever", "poodle", "terrier", "spaniel", "collie", "dachshund",
+    "husky", "mongrel", "mutt", "tortoise", "gecko", "budgie", "canary", "chinchilla", "rat",
+    "mouse", "goldfish", "jack russell", "shih tzu", "pug", "corgi", "chihuahua", "schnauzer",
+    "rottweiler", "bulldog", "shepherd", "whippet", "lurcher", "tabby", "cockatiel",
+    "bearded dragon",
+    "collie cross", "rescue dog", "rescue cat",
 }
+ROMANTIC = {"boyfriend", "girlfriend", "partner", "wife", "husband", "fiance", "fiancee",
+            "fiancé", "fiancée", "spouse"}  # fmt: skip
 
 JOB_WORDS = {
     "accountant", "actor", "actress", "administrator", "adviser", "advisor", "analyst",
@@ -42,14 +59,33 @@ JOB_WORDS = {
     "counselor", "dad", "dancer", "dentist", "designer", "developer", "director", "doctor",
     "driver", "editor", "electrician", "engineer", "entrepreneur", "farmer", "firefighter",
     "founder", "freelancer", "homemaker", "influencer", "intern", "journalist", "lawyer",
+    "dispatcher", "planner", "cellist", "associate", "principal", "receptionist",
     "librarian", "manager", "mechanic", "mentor", "mom", "musician", "nurse", "officer",
     "painter", "paramedic", "parent", "pharmacist", "photographer", "pilot", "player",
     "plumber", "poet", "producer", "professor", "programmer", "researcher", "retiree",
     "scientist", "secretary", "singer", "social worker", "soldier", "specialist", "streamer",
     "student", "surgeon", "teacher", "technician", "therapist", "trainer", "tutor", "vet",
     "veteran", "veterinarian", "volunteer", "waiter", "waitress", "worker", "writer",
-    "youtuber",
+    "youtuber", "supervisor", "physiotherapist", "physician", "nanny", "cleaner", "guard",
+    "lecturer", "instructor", "operator", "inspector", "controller", "coordinator", "agent",
+    "representative", "broker", "banker", "translator", "interpreter", "carer", "caregiver",
+    "midwife", "optician", "courier", "butcher", "tailor", "hairdresser", "barber", "builder",
+    "welder", "fisherman", "postman", "salesman", "saleswoman", "clinician", "pediatrician",
+    "paediatrician", "mathematician", "statistician", "historian", "politician", "comedian",
+    "technologist", "economist", "psychologist", "psychiatrist", "dietitian", "nutritionist",
+    "optometrist", "radiologist", "biologist", "chemist", "physicist", "geologist",
+    "archaeologist", "anthropologist", "sociologist", "linguist", "novelist", "cartoonist",
+    "illustrator", "animator", "curator", "conductor", "composer", "violinist",
+    "pianist", "guitarist", "drummer", "lead", "head", "partner", "owner", "ceo", "cto", "cfo",
+    "president", "executive", "steward", "stewardess", "attendant", "captain",
 }
+NOT_JOBS = {
+    "vegetarian", "vegan", "pescatarian", "christian", "tourist", "optimist", "pessimist",
+    "perfectionist", "minimalist", "realist", "idealist", "introvert", "extrovert", "italian",
+    "canadian", "australian", "brazilian", "indian", "egyptian", "russian", "norwegian",
+    "asian", "european", "american", "romanian", "hungarian", "colombian", "peruvian",
+}
+"""Words that look like job titles ("-ian", "-ist") but say something else."""
 
 ORG_SUFFIXES = {
     "Academy", "Agency", "Association", "Bank", "Center", "Centre", "Church", "Clinic", "Club",
@@ -57,6 +93,8 @@ ORG_SUFFIXES = {
     "Foundation", "Group", "Hospital", "Inc", "Inc.", "Institute", "LLC", "Lab", "Labs",
     "Library", "Ltd", "Museum", "Network", "Organisation", "Organization", "School", "Society",
     "Solutions", "Studio", "Studios", "Systems", "Team", "Technologies", "University",
+    "Philharmonic", "Orchestra", "Band", "FC", "Arkitekter", "Architects", "Partners",
+    "Hotel", "Bakery", "Restaurant", "Airlines", "Motors", "Records", "Theatre", "Theater",
 }
 
 PLACES = {

@@ -3,17 +3,17 @@
 For each meaningful message it produces:
 
 - an OBSERVATION: the utterance verbatim, with its speaker and date ("On 8 May 2023, Caroline
-  said: ..."), so nothing said is lost to extraction;
-- FACTS: each informative first-person sentence rewritten as a self-contained statement about
-  the speaker (I/my -> the speaker's name, you/your -> the person addressed, relative dates made
-  absolute), plus canonical attribute facts (home, employer, job, pets, family, likes, plans,
-  health...) that consolidation can UPDATE when a newer value arrives; retractions ("I don't
-  work there anymore", "forget that ...") are marked so consolidation can DELETE;
+  said: ..."), so nothing said is lost to extraction (an assistant's small talk is not kept);
+- FACTS, one per clause (:mod:`extractors.clauses`): each statement in the first person, or
+  about someone the conversation names, rewritten as a self-contained statement (I/my -> the
+  speaker's name, dates made absolute), with its aspect (state, event or plan) and the attribute
+  it is about; plus canonical attribute facts ("Caroline lives in Boston.") that consolidation
+  replaces when a newer value arrives. Statements that end something (:mod:`extractors.endings`)
+  are kept as events and say what they end; retractions ("forget that...") are instructions,
+  never facts;
 - ENTITIES: people, places, organisations and pets named in the message.
 
-Greetings, fillers and acknowledgements produce nothing. The rules live in their own modules:
-:mod:`extractors.person` (rewriting), :mod:`extractors.sentences` (which sentences count),
-:mod:`extractors.entities` and :mod:`extractors.attributes`; this module puts them together.
+Greetings, fillers and acknowledgements produce nothing.
 """
 
 from __future__ import annotations
@@ -21,20 +21,30 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import Any
 
-from extractors.attributes import Retraction, attribute_facts, find_retraction
+from extractors.aspect import aspect
+from extractors.attributes import Candidate, candidates, main_attribute
+from extractors.clauses import clauses, core, predicate, refers_back, resolve_ellipsis
 from extractors.dates import day, resolve_relative_dates
+from extractors.endings import META, find_endings, find_retraction
 from extractors.entities import entities as find_entities
+from extractors.entities import people_in
 from extractors.lexicon import is_junk
+from extractors.message_facts import message_facts
 from extractors.person import rewrite_person, strip_interjections
-from extractors.sentences import PLEASANTRY, statements, worth_a_fact
-from hybrid_memory.models import ExtractedFact, MemoryKind, Message
+from extractors.sentences import PLEASANTRY, advice, statements, worth_a_fact
+from extractors.subjects import as_first_person, clause_subject, companion
+from hybrid_memory.attributes import single_valued
+from hybrid_memory.models import Ending, ExtractedFact, MemoryKind, Message
 
 # Re-exported: other modules and callers import these from here.
 __all__ = ["PLEASANTRY", "OfflineExtractor", "rewrite_person", "strip_interjections"]
 
 _NUMBER = re.compile(r"\d")
+_PRONOUN_START = re.compile(r"^(?:He|She)('s|\s)")
+_INTRO = re.compile(r"^(\w[\w'’-]*) is \1,")  # "Lucía is Lucía, 27, pastry chef" -> "Lucía, 27"
+_SELF_NAME = re.compile(r"(?:\{s\}'s name is|\{s\} is|This is) \{s\}[.!]?")
 
 
 @dataclass
@@ -44,11 +54,18 @@ class _Turn:
     message: Message
     speaker: str | None  # who "I" is: the name, or "the user"
     addressee: str | None  # who "you" is: the last other named speaker
+    we: str | None  # who "we" is besides the speaker, when the message names them
     sources: list[str]
     entities: dict[str, str]
+    people: list[str]  # people named in the message and the turns before it
     importance: float
+    done: str | None = None  # what the latest clause said the speaker did ("got married")
+    previous: str | None = None  # the latest clause, as said
     seen: set[str] = field(default_factory=set)  # fact texts already produced
-    retracted: set[str] = field(default_factory=set)  # attributes taken back
+
+
+def _fact_text(text: str) -> str:
+    return text.strip().rstrip("!?.") + "."
 
 
 class OfflineExtractor:
@@ -62,13 +79,13 @@ class OfflineExtractor:
         ['Ana lives in Porto.']
     """
 
-    name = "offline-rules-v1"
+    name = "offline-rules-v2"
 
     def extract(
         self, messages: Sequence[Message], *, context: Sequence[Message] = ()
     ) -> list[ExtractedFact]:
         """Observations, facts and entities of ``messages``; ``context`` holds the turns before
-        them (used to know who "you" is)."""
+        them (used to know who "you" is and who has been named)."""
         out: list[ExtractedFact] = []
         history = list(context)
         for message in messages:
@@ -87,31 +104,43 @@ class OfflineExtractor:
                 return earlier.name
         return None
 
+    def _turn(self, message: Message, history: Sequence[Message], content: str) -> _Turn:
+        entities = find_entities(content, message.name)
+        # Who a clause can be about: people (and pets) named lately, the latest first.
+        named = [people_in(m.content, m.name) for m in [*history[-6:], message]]
+        people = [n for names in named for n in names]
+        return _Turn(
+            message=message,
+            speaker=message.name or ("the user" if message.role == "user" else None),
+            addressee=self._addressee(message, history),
+            we=companion(content, message.name, entities),
+            sources=[message.id] if message.id else [],
+            entities=entities,
+            people=[p for p in dict.fromkeys(reversed(people)) if p != message.name],
+            importance=min(
+                1.0, 0.3 + 0.1 * len(entities) + (0.1 if _NUMBER.search(content) else 0)
+            ),
+        )
+
     def _message(self, message: Message, history: Sequence[Message]) -> list[ExtractedFact]:
-        if message.role not in ("user", "assistant", "developer") and not message.name:
-            return []
         if message.role in ("tool", "system"):
             return []
         content = (message.content or "").strip()
         if not content or is_junk(content):
             return []
-        entities = find_entities(content, message.name)
-        turn = _Turn(
-            message=message,
-            speaker=message.name or ("the user" if message.role == "user" else None),
-            addressee=self._addressee(message, history),
-            sources=[message.id] if message.id else [],
-            entities=entities,
-            importance=min(
-                1.0, 0.3 + 0.1 * len(entities) + (0.1 if _NUMBER.search(content) else 0)
-            ),
-        )
-        results = [self._observation(turn, content)]
-        # First-person facts only when we know who "I" is (a named speaker or the user).
+        turn = self._turn(message, history, content)
         if message.role == "assistant" and not message.name:
-            return results
+            # An assistant's words are not facts about anyone; keep what it said only when it
+            # advises or commits to something, not its pleasantries, questions and small talk.
+            said = [
+                s for s in statements(content) if worth_a_fact(s, first_person=False) and advice(s)
+            ]
+            return [self._observation(turn, content)] if said else []
+        results = [self._observation(turn, content)]
         for sentence in statements(content):
-            results.extend(self._sentence_facts(turn, sentence))
+            for clause in clauses(sentence):
+                results.extend(self._clause_facts(turn, clause))
+        results.extend(self._message_facts(turn, content))
         results.extend(self._entity_facts(turn))
         return results
 
@@ -131,81 +160,136 @@ class OfflineExtractor:
             importance=turn.importance,
         )
 
-    def _sentence_facts(self, turn: _Turn, sentence: str) -> list[ExtractedFact]:
-        """The retraction or attribute facts of one statement, then its first-person fact."""
-        resolved, when = resolve_relative_dates(sentence, turn.message.timestamp)
-        event_time = when or turn.message.timestamp
-        named = [e for e in turn.entities if e in sentence]
-        out: list[ExtractedFact] = []
-        retraction = find_retraction(sentence)
+    def _clause_facts(self, turn: _Turn, clause: str) -> list[ExtractedFact]:
+        """The canonical attribute facts of one clause, then the clause as a fact."""
+        if META.search(clause) or not turn.speaker:
+            return []
+        clause = resolve_ellipsis(clause, turn.done)
+        turn.done = predicate(clause) or turn.done
+        if refers_back(clause) and turn.previous:  # "... a new hip. They did it in March."
+            clause = f"{turn.previous.rstrip('.!')}; {clause[:1].lower()}{clause[1:]}"
+        turn.previous = clause
+        said_at = turn.message.timestamp
+        kind = aspect(clause)
+        resolved, when = resolve_relative_dates(clause, said_at, aspect=kind)
+        base: dict[str, Any] = {
+            "speaker": turn.message.name,
+            "sources": turn.sources,
+            "event_time": when or said_at,
+            "entities": [e for e in turn.entities if e in clause],
+        }
+        retraction = find_retraction(clause)
         if retraction is not None:
-            out.append(self._retraction_fact(turn, retraction, resolved, event_time, named))
-        else:
-            out.extend(
-                attribute_facts(
-                    sentence,
-                    turn.speaker,
-                    sources=turn.sources,
-                    event_time=event_time,
-                    entities=named,
-                    seen=turn.seen,
-                    retracted=turn.retracted,
-                )
-            )
-        if worth_a_fact(sentence):
-            fact = self._first_person_fact(turn, resolved, event_time, named)
-            if fact is not None:
-                out.append(fact)
-        return out
+            text = rewrite_person(resolved, turn.speaker, turn.addressee, we=turn.we)
+            ends = [Ending(about=retraction.about)] if retraction.about else []
+            return [ExtractedFact(text=_fact_text(text), subject=turn.speaker, retraction=True,
+                                  ends=ends, importance=0.8, **base)]  # fmt: skip
+        # "He"/"she" is someone named before the clause, not in it ("She has a dog called Rex").
+        people = [p for p in turn.people if p not in clause] + [
+            p for p in turn.people if p in clause
+        ]
+        subject = clause_subject(clause, turn.speaker, people)
+        plain = core(as_first_person(clause, subject, turn.speaker))
+        found = candidates(plain, subject or turn.speaker)
+        if subject is None and found:
+            subject = turn.speaker  # "Favourite singer right now is X" is about the speaker
+        out = [self._canonical(turn, c, subject, base) for c in found if c.text and subject]
+        out.append(self._statement(turn, clause, resolved, subject, kind, found, base))
+        return [f for f in out if f is not None]
 
     @staticmethod
-    def _retraction_fact(
-        turn: _Turn,
-        retraction: Retraction,
-        resolved: str,
-        event_time: datetime | None,
-        named: list[str],
-    ) -> ExtractedFact:
-        if retraction.attribute:
-            turn.retracted.add(retraction.attribute)
-        return ExtractedFact(
-            text=rewrite_person(resolved, turn.speaker, turn.addressee),
-            subject=turn.speaker,
-            attribute=retraction.attribute,
-            value=retraction.value,
-            retraction=True,
-            speaker=turn.message.name,
-            sources=turn.sources,
-            event_time=event_time,
-            entities=named,
-            importance=0.8,
-        )
-
-    @staticmethod
-    def _first_person_fact(
-        turn: _Turn, resolved: str, event_time: datetime | None, named: list[str]
+    def _canonical(
+        turn: _Turn, found: Candidate, subject: str | None, base: dict
     ) -> ExtractedFact | None:
-        """The statement (dates resolved) as a third-person fact; None when it repeats one."""
-        text = rewrite_person(strip_interjections(resolved), turn.speaker, turn.addressee).strip()
-        if not text:
-            return None
-        if text[-1:] not in ".!":
-            text += "."
-        if text.endswith("!"):
-            text = text[:-1] + "."
+        text = rewrite_person(found.text, turn.speaker, turn.addressee, we=turn.we)
         if text in turn.seen:
             return None
         turn.seen.add(text)
         return ExtractedFact(
             text=text,
-            subject=turn.speaker,
-            speaker=turn.message.name,
-            sources=turn.sources,
-            event_time=event_time,
-            entities=named,
-            entity_types={e: turn.entities[e] for e in named},
-            importance=min(1.0, turn.importance + 0.1),
+            subject=subject,
+            attribute=found.attribute,
+            value=found.value,
+            single_valued=found.single,
+            aspect="state",
+            importance=0.9,
+            **{**base, "entities": list(dict.fromkeys([*base["entities"], *found.names]))},
         )
+
+    def _statement(
+        self,
+        turn: _Turn,
+        clause: str,
+        resolved: str,
+        subject: str | None,
+        kind: str,
+        found: list[Candidate],
+        base: dict,
+    ) -> ExtractedFact | None:
+        """The clause itself as a fact (None when it is not worth one)."""
+        endings = [
+            Ending(attribute=e.attribute, about=e.about, cues=list(e.cues), subject=e.subject)
+            for e in find_endings(core(clause))
+        ]
+        if not endings and not worth_a_fact(clause, first_person=False):
+            return None
+        if subject is None and not endings and kind != "plan":
+            return None  # about something else ("Fjordform is intense but good")
+        text = rewrite_person(strip_interjections(resolved), turn.speaker, turn.addressee,
+                              we=turn.we)  # fmt: skip
+        if subject is not None and subject != turn.speaker:
+            text = _PRONOUN_START.sub(subject + r"\1", text)  # "She's a nurse" -> "Agnieszka's"
+        if subject is None:  # news about the speaker's life that names no one ("The trip is off")
+            text = f"{turn.speaker}: {text}"
+        text = _fact_text(_INTRO.sub(r"\1,", text))
+        if _SELF_NAME.fullmatch(text.replace(turn.speaker or "", "{s}")):
+            return None  # "My name is Kwame" is not news about Kwame
+        if text in turn.seen:
+            return None
+        turn.seen.add(text)
+        # A state, or an event that sets one ("I rented a flat in X"), is about its attribute;
+        # an ending is news about what it ends ("I quit the hotel": employer), while a remark
+        # that ends something unnamed ("..., no more driving") leaves the statement as it is.
+        ended = next((e.attribute for e in endings if e.attribute), None)
+        main = main_attribute(found) if kind in ("state", "event") and not ended else None
+        attribute = main.attribute if main else ("plan" if kind == "plan" else ended)
+        aspect = "event" if ended or (endings and not main) else kind
+        return ExtractedFact(
+            text=text,
+            subject=subject or turn.speaker,
+            attribute=attribute,
+            value=main.value if main else None,
+            single_valued=bool(main and main.single),
+            aspect=aspect,  # type: ignore[arg-type]
+            ends=endings,
+            entity_types={e: turn.entities[e] for e in base["entities"]},
+            importance=min(1.0, turn.importance + 0.1),
+            **base,
+        )
+
+    def _message_facts(self, turn: _Turn, content: str) -> list[ExtractedFact]:
+        """Facts that span sentences (:mod:`extractors.message_facts`), unless a clause of the
+        message already stated them."""
+        out: list[ExtractedFact] = []
+        if not turn.speaker:
+            return out
+        for attribute, value, template in message_facts(content):
+            text = template.replace("{s}", turn.speaker)
+            said = {t.casefold() for t in turn.seen}
+            if text.casefold() in said or (
+                attribute == "home" and any(" lives in " in t for t in said)
+            ):
+                continue
+            turn.seen.add(text)
+            out.append(
+                ExtractedFact(
+                    text=text, subject=turn.speaker, attribute=attribute, value=value,
+                    single_valued=single_valued(attribute), aspect="state",
+                    speaker=turn.message.name, sources=turn.sources,
+                    event_time=turn.message.timestamp, entities=[value], importance=0.9,
+                )
+            )  # fmt: skip
+        return out
 
     @staticmethod
     def _entity_facts(turn: _Turn) -> list[ExtractedFact]:

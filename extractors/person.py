@@ -13,6 +13,7 @@ from extractors.lexicon import IRREGULAR_PAST, MODALS
 
 # Adverbs that may sit between "I" and its verb ("I really love"), so the verb is still found.
 _ADVERBS = {
+    "no longer",
     "really",
     "also",
     "just",
@@ -39,7 +40,9 @@ _ADVERBS = {
     "rarely",
     "probably",
 }
-_I_VERB = re.compile(r"\bI((?:\s+(?:" + "|".join(sorted(_ADVERBS)) + r"))*)\s+([a-z][a-z']*)\b")
+_I_VERB = re.compile(
+    r"\bI((?:\s+(?:" + "|".join(sorted(_ADVERBS)) + r"|[a-z]+ly))*)\s+([a-z][a-z']*)\b"
+)
 _INTERJECTION = re.compile(
     r"^(?:(?:yes|yeah|yep|no|nope|oh|wow|well|so|and|but|also|btw|haha|lol|hey|ok|okay|"
     r"omg|aw+|ah|hmm+|honestly|actually|anyway|sure|totally|right)\b[\s,!.:;-]*)+",
@@ -61,39 +64,56 @@ _THIRD_PERSON_SPECIAL = {
 }
 
 
-def _third_person(verb: str) -> str:
+def third_person(verb: str) -> str:
     """``verb`` as it follows "she": "love" -> "loves"; past, modal and negated forms stay."""
     low = verb.lower()
     past = low.endswith("ed") and not low.endswith("eed")
-    negated = low.endswith(("s", "n't")) and low not in ("don't", "haven't")
+    negated = (
+        low.endswith(("s", "n't")) and not low.endswith("ss") and low not in ("don't", "haven't")
+    )
     if low in MODALS or low in IRREGULAR_PAST or past or negated:
         return verb
     if low in _THIRD_PERSON_SPECIAL:
         return _THIRD_PERSON_SPECIAL[low]
     if re.search(r"[^aeiou]y$", low):
         return verb[:-1] + "ies"
-    if re.search(r"(ch|sh|x|z|o)$", low):
+    if re.search(r"(ch|sh|x|z|o|ss)$", low):
         return verb + "es"
     return verb + "s"
 
 
-def _rewrite_first_person(text: str, s: str, addressee: str | None) -> str:
+_COUPLE = re.compile(
+    r"\b(?:got\s+(?:married|engaged|divorced)|broke\s+up|split\s+up|honeymoon|wedding|"
+    r"moved\s+in\s+together|anniversary)\b",
+    re.I,
+)
+
+
+def _rewrite_first_person(text: str, s: str, addressee: str | None, we: str | None) -> str:
+    # "Abena and I are" / "I and Abena": a plural subject, nothing to conjugate.
+    text = re.sub(r"\band I\b(?!['’])", f"and {s}", text)
+    text = re.sub(r"\bI and\b", f"{s} and", text)
     text = re.sub(r"\bI'm\b", f"{s} is", text)
     text = re.sub(r"\bI've\b", f"{s} has", text)
     text = re.sub(r"\bI'd\b", f"{s} would", text)
     text = re.sub(r"\bI'll\b", f"{s} will", text)
 
     # "I really love" -> "Ana really loves": conjugate the first verb after the adverbs.
-    text = _I_VERB.sub(lambda m: f"{s}{m.group(1)} {_third_person(m.group(2))}", text)
+    text = _I_VERB.sub(lambda m: f"{s}{m.group(1)} {third_person(m.group(2))}", text)
     text = re.sub(r"\bI\b", s, text)
     text = re.sub(r"\b(?:my|My)\b", f"{s}'s", text)
     text = re.sub(r"\bmine\b", f"{s}'s", text)
     text = re.sub(r"\bmyself\b", s, text)
     text = re.sub(r"\bme\b", s, text)
-    # In a conversation "we" is most often the two people talking.
-    group = f"{s} and {addressee}" if addressee else f"{s} and others"
+    # In a conversation "we" is most often the two people talking; with an assistant, the
+    # speaker and the people around them.
+    # What only a couple does ("we got married") is done with a partner.
+    unknown = f"{s} and {s}'s partner" if _COUPLE.search(text) else f"{s} and family"
+    group = f"{s} and {we or addressee}" if we or addressee else unknown
     text = re.sub(r"\b(?:[Ww]e're)\b", f"{group} are", text)
     text = re.sub(r"\b(?:[Ww]e've)\b", f"{group} have", text)
+    text = re.sub(r"\b(?:[Ww]e'd)\b", f"{group} would", text)
+    text = re.sub(r"\b(?:[Ww]e'll)\b", f"{group} will", text)
     text = re.sub(r"\b[Ww]e\b", group, text)
     text = re.sub(r"\b[Oo]ur\b", f"{s}'s", text)
     text = re.sub(r"\bus\b", group, text)
@@ -108,10 +128,14 @@ def _rewrite_second_person(text: str, a: str) -> str:
     return text
 
 
-def rewrite_person(text: str, speaker: str | None, addressee: str | None) -> str:
-    """Rewrite first person as ``speaker`` and second person as ``addressee`` (when known)."""
+def rewrite_person(
+    text: str, speaker: str | None, addressee: str | None, *, we: str | None = None
+) -> str:
+    """Rewrite first person as ``speaker`` and second person as ``addressee`` (when known);
+    "we" is the speaker and ``we`` (someone the message names with them), else the speaker and
+    the addressee."""
     if speaker:
-        text = _rewrite_first_person(text, speaker, addressee)
+        text = _rewrite_first_person(text, speaker, addressee, we)
     if addressee:
         text = _rewrite_second_person(text, addressee)
     return text

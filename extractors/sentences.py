@@ -12,9 +12,35 @@ import re
 from extractors.lexicon import is_junk
 from extractors.person import strip_interjections
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z0-9])|\n+")
+_SENTENCE = re.compile(r"(?<=[.!?])[ \t]+")
+# Where a break after ".", "!" or "?" does not end a sentence: after an abbreviation, or (after
+# "!"/"?") before words that carry on the same statement ("we got married!! on the 9th...").
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:e\.g|i\.e|etc|vs|approx|Mr|Mrs|Ms|Dr|St|Mt|No)\.|\b[A-Za-z]\.)$"
+)
+_NEW_STATEMENT = re.compile(
+    r"^(?:[\"'A-Z0-9]|(?:now |then |so |and |but |also )?(?:i|i'm|i've|we|we're|we've|she|he|"
+    r"they|my|our|still|got|just)\b)"
+)
+
+
+def _sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.splitlines():
+        start = len(out)
+        for part in _SENTENCE.split(line):
+            if (
+                len(out) > start
+                and part
+                and (_ABBREVIATION.search(out[-1]) or not _NEW_STATEMENT.match(part))
+            ):
+                out[-1] = f"{out[-1]} {part}"
+            else:
+                out.append(part)
+    return out
+
+
 _FIRST_PERSON = re.compile(r"\b(I|I'm|I've|I'd|I'll|me|my|mine|myself|we|we're|we've|our|us)\b")
-_ANYMORE = re.compile(r"\b(anymore|any more|no longer)\b", re.IGNORECASE)
 # Sentences that are reactions to the other person rather than information.
 PLEASANTRY = re.compile(
     r"^(?:that's|that is|wow|oh|aw+|haha|lol|thanks|thank you|congrats|congratulations|"
@@ -43,7 +69,7 @@ _FILLER_WORDS = {
 def statements(text: str) -> list[str]:
     """The sentences of ``text`` that state something: not empty, not junk, not questions."""
     out = []
-    for sentence in _SENTENCE.split(text):
+    for sentence in _sentences(text):
         sentence = sentence.strip()
         if sentence and not is_junk(sentence) and not sentence.endswith("?"):
             out.append(sentence)
@@ -59,10 +85,33 @@ def _informative(sentence: str) -> bool:
     return len(content) >= 2
 
 
-def worth_a_fact(sentence: str) -> bool:
-    """Whether ``sentence`` (a statement) should be kept as a first-person fact."""
-    if _ANYMORE.search(sentence):
-        return False  # a negated state is not a fact to store as current
-    if not _FIRST_PERSON.search(sentence) or not _informative(sentence):
+def worth_a_fact(sentence: str, *, first_person: bool = True) -> bool:
+    """Whether ``sentence`` (a statement) says enough to be kept as a fact: informative, not a
+    reaction to the other person, and (with ``first_person``) about the speaker."""
+    if first_person and not _FIRST_PERSON.search(sentence):
+        return False
+    if not _informative(sentence):
         return False
     return not PLEASANTRY.match(strip_interjections(sentence))
+
+
+# What an assistant says that is worth remembering: advice, a suggestion, a commitment ("Pack
+# books in small boxes", "Guava rolls could be lovely", "I'll keep dairy out"), as opposed to
+# small talk about what the user said ("Tema is close to the sea").
+_ADVICE = re.compile(
+    r"\b(?:could|should|might|recommend|suggest|try|how about|consider|let's|we can|you can|"
+    r"I'll|I will|I'd|remember to|make sure|don't forget|avoid)\b",
+    re.IGNORECASE,
+)
+_IMPERATIVE = re.compile(
+    r"^(?:pack|try|add|use|make|keep|take|bring|start|avoid|go|remember|consider|check|book|"
+    r"ask|put|get|cook|bake|drink|eat|serve|wear|call|plan|move|buy|look|visit|swap|skip|"
+    r"choose|pick|set|write|read|watch|listen|stretch|rest|walk|limit|replace|mix|store)\b",
+    re.IGNORECASE,
+)
+
+
+def advice(sentence: str) -> bool:
+    """Whether an assistant's statement advises, suggests or commits to something."""
+    rest = strip_interjections(sentence)
+    return bool(_ADVICE.search(rest) or _IMPERATIVE.match(rest))
