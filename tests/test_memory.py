@@ -144,10 +144,14 @@ def test_new_value_updates_and_old_value_stays_findable(memory):
 
     facts = [m for m in memory.get_all(user_id="c") if m.kind == MemoryKind.FACT]
     assert not any("Boston" in m.memory for m in facts), "superseded value still current"
-    old = [
+    former = [
         m for m in memory.get_all(user_id="c", include_superseded=True) if m.status == "superseded"
     ]
+    old = [m for m in former if m.kind == MemoryKind.FACT]
     assert len(old) == 1 and "Boston" in old[0].memory
+    # the utterance that stated it is a former statement now, closed with it
+    quotes = [m for m in former if m.kind == MemoryKind.OBSERVATION]
+    assert len(quotes) == 1 and "Boston" in quotes[0].memory
     assert old[0].valid_to == datetime(2023, 6, 1, 10, tzinfo=UTC)
     assert old[0].superseded_by == upd.id
 
@@ -163,7 +167,7 @@ def test_retraction_deletes_the_fact_but_keeps_the_utterance(memory):
     res = memory.add(
         say("I don't work at Google anymore.", "m2", "2023-02-01T10:00:00"), user_id="c"
     )
-    deletes = res.events(EventType.DELETE)
+    deletes = [e for e in res.events(EventType.DELETE) if e.kind == MemoryKind.FACT]
     assert len(deletes) == 1, res.results
     assert "Google" in deletes[0].previous_memory
     history = memory.history(deletes[0].id)

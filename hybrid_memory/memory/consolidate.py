@@ -5,18 +5,16 @@ becomes ADD / UPDATE / DELETE / NONE in the plan. Nothing is written here.
 - Entities and verbatim memories are only deduplicated by content.
 - Other facts go to the consolidator (model-backed when configured, the offline rules otherwise
   or when the model fails), which sees the most similar current memories of the owner plus every
-  current fact of the same subject and attribute.
-- UPDATE keeps the old value as a superseded record with its validity interval; DELETE ends the
-  fact's validity (it stays findable as a former value).
+  current fact of the same subject and attribute. A current state whose attribute the extractor
+  did not name is first recognised by its meaning (:mod:`hybrid_memory.memory.meaning`).
+- Then, whatever decided, the rules of :mod:`hybrid_memory.memory.truth` keep one current truth:
+  the replaced values of single-valued attributes and whatever the statement ends are closed;
+  retractions close what they name and are not stored.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import numpy as np
 
@@ -24,50 +22,31 @@ from extractors.base import ConsolidationDecision
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.fallback import Fallback
+from hybrid_memory.memory import changes
+from hybrid_memory.memory.changes import AddOptions, fact_hash
 from hybrid_memory.memory.components import Pipeline
+from hybrid_memory.memory.meaning import Meaning
 from hybrid_memory.memory.plan import Plan
+from hybrid_memory.memory.truth import (
+    Retraction,
+    conflicts,
+    ended,
+    newest_wins,
+    settle_ending,
+    when,
+)
 from hybrid_memory.memory.working_set import WorkingSet
 from hybrid_memory.models import (
     AddEvent,
     EventType,
     ExtractedFact,
-    HistoryEntry,
     MemoryItem,
     MemoryKind,
     MemoryStatus,
-    content_hash,
 )
 from stores.base import RecordStore, VectorStore
 
-SOURCES_CAP = 8
-
-
-@dataclass(frozen=True)
-class AddOptions:
-    """What the caller asked of an add (kept with its messages, so an interrupted add is
-    finished the same way)."""
-
-    metadata: dict[str, Any]
-    infer: bool = True
-    actor: str | None = None
-    expires_at: datetime | None = None
-
-
-def fact_hash(cand: ExtractedFact) -> str:
-    """The content hash of a candidate (an entity is identified by its name)."""
-    if cand.kind == MemoryKind.ENTITY and cand.entities:
-        return content_hash("entity " + cand.entities[0])
-    return content_hash(cand.text)
-
-
-def vector_meta(item: MemoryItem) -> dict[str, str]:
-    """The metadata stored with a memory's vector: its scope ids and kind."""
-    return {
-        "user_id": item.user_id or "",
-        "agent_id": item.agent_id or "",
-        "run_id": item.run_id or "",
-        "kind": item.kind.value,
-    }
+__all__ = ["AddOptions", "Consolidation", "fact_hash", "validate_decision"]
 
 
 def validate_decision(
@@ -102,6 +81,8 @@ class Consolidation:
         self.embedder = embedder
         self.pipeline = pipeline
         self.config = config
+        self.meaning = Meaning(embedder)
+        self.retraction = Retraction(embedder, vectors, config.consolidation.forget_similarity)
 
     def plan(
         self,
@@ -112,6 +93,8 @@ class Consolidation:
     ) -> None:
         """Decide every candidate, in order, into ``plan``."""
         ws = WorkingSet(self.records, plan.scope.owner, plan)
+        if options.infer:
+            self.meaning.recognise([c for c in candidates if c.kind == MemoryKind.FACT])
         # Exact duplicates of stored memories are settled by their hash alone, so only the
         # other candidates are embedded (each distinct text once).
         stored = ws.active_hashes([fact_hash(c) for c in candidates])
@@ -120,11 +103,11 @@ class Consolidation:
         )
         embedded, neighbours = self._embed_and_prefetch(texts, ws)
         for cand in candidates:
-            event = self._one(
-                ws, cand, embedded.get(cand.text), neighbours.get(cand.text), options, fallback
+            plan.events.extend(
+                self._one(
+                    ws, cand, embedded.get(cand.text), neighbours.get(cand.text), options, fallback
+                )
             )
-            if event is not None:
-                plan.events.append(event)
 
     def _embed_and_prefetch(
         self, texts: list[str], ws: WorkingSet
@@ -149,37 +132,98 @@ class Consolidation:
         hits: list[tuple[str, float]] | None,
         options: AddOptions,
         fallback: Fallback,
-    ) -> AddEvent | None:
+    ) -> list[AddEvent]:
+        who = options.actor or cand.speaker or self.config.actor
         if not cand.retraction:
             duplicate = ws.by_hash(fact_hash(cand))
             if duplicate is not None:
-                self._extend_sources(ws, duplicate, cand.sources)
-                return AddEvent(
+                changes.extend_sources(ws, duplicate, cand.sources)
+                event = AddEvent(
                     id=duplicate.id,
                     memory=duplicate.memory,
                     event=EventType.NONE,
                     kind=duplicate.kind,
                 )
+                return [event, *self._settle(ws, cand, None, who)]
         if vec is None:  # its hash was stored when the add began, but is gone now
             vec = self.embedder.embed_batch([cand.text])[0]
+        if cand.retraction:
+            targets = self.retraction.targets(ws, cand, vec)
+            reason = "retracted by the speaker"
+            return [changes.close(ws, t, when(cand), who, reason) for t in targets]
+        settle_ending(ws, cand)
         existing, scores = self._neighbours(ws, cand, vec, hits)
         decision = self._decide(ws.plan, cand, existing, scores, options, fallback)
-        who = options.actor or cand.speaker or self.config.actor
+        return self._apply(ws, cand, vec, existing, decision, options, who)
+
+    def _apply(
+        self,
+        ws: WorkingSet,
+        cand: ExtractedFact,
+        vec: np.ndarray,
+        existing: list[MemoryItem],
+        decision: ConsolidationDecision,
+        options: AddOptions,
+        who: str | None,
+    ) -> list[AddEvent]:
+        """The decision's changes, then what keeping one current truth requires."""
         if decision.event == EventType.NONE:
             if decision.target is None:
-                return None
+                return self._settle(ws, cand, None, who)
             target = existing[decision.target]
-            self._extend_sources(ws, target, cand.sources)
-            return AddEvent(
+            changes.extend_sources(ws, target, cand.sources)
+            event = AddEvent(
                 id=target.id, memory=target.memory, event=EventType.NONE, kind=target.kind
             )
+            return [event, *self._settle(ws, cand, None, who)]
+        if decision.event == EventType.DELETE:
+            assert decision.target is not None
+            target = existing[decision.target]
+            event = changes.close(ws, target, when(cand), who, decision.reason)
+            return [event, *self._outdated_quotes(ws, [ws.items[target.id]], who)]
+        former: list[MemoryItem] = []
         if decision.event == EventType.ADD:
-            return self._add(ws, cand, vec, decision, options, who)
-        assert decision.target is not None
-        target = existing[decision.target]
-        if decision.event == EventType.UPDATE:
-            return self._update(ws, cand, vec, target, decision, options, who)
-        return self._invalidate(ws, cand, target, decision, who)
+            event, item = changes.add(ws, cand, vec, decision, options, who)
+        else:
+            assert decision.target is not None
+            change = (cand, vec, existing[decision.target], decision)
+            event, item, archived = changes.update(
+                ws, self.vectors, self.embedder, change, options, who
+            )
+            former.append(archived)
+        return [event, *self._outdated_quotes(ws, former, who), *self._settle(ws, cand, item, who)]
+
+    def _settle(
+        self, ws: WorkingSet, cand: ExtractedFact, item: MemoryItem | None, who: str | None
+    ) -> list[AddEvent]:
+        """Close what ``cand`` (stored as ``item`` when it was) replaces or ends."""
+        events: list[AddEvent] = []
+        if item is not None and item.status == MemoryStatus.ACTIVE:
+            older, newer = newest_wins(item, conflicts(ws, item))
+            reason = f"a newer {item.attribute} replaces it"
+            events += [changes.close(ws, o, when(item), who, reason) for o in older]
+            if newer:  # a newer value was already known: this one is a former value
+                until = min((t for t in map(when, newer) if t is not None), default=None)
+                events.append(changes.close(ws, ws.items[item.id], until, who, "already replaced"))
+        for target in ended(ws, cand):
+            events.append(changes.close(ws, target, when(cand), who, "ended by the speaker"))
+        closed = [ws.items[e.id] for e in events if e.event == EventType.DELETE]
+        return events + self._outdated_quotes(ws, closed, who)
+
+    @staticmethod
+    def _outdated_quotes(
+        ws: WorkingSet, closed: list[MemoryItem], who: str | None
+    ) -> list[AddEvent]:
+        """An utterance whose statement of a current state or plan no longer holds is a former
+        statement too: its verbatim observation is closed with the fact."""
+        events: list[AddEvent] = []
+        for fact in closed:
+            if fact.kind != MemoryKind.FACT or fact.aspect == "event":
+                continue
+            for quote in ws.observations_of(fact.sources):
+                if not set(quote.sources) - set(fact.sources):
+                    events.append(changes.close(ws, quote, fact.valid_to, who, "states it"))
+        return events
 
     def _neighbours(
         self,
@@ -240,151 +284,3 @@ class Consolidation:
             on_failure=lambda stage, exc: plan.model_failed(stage, list(cand.sources), exc),
         )
         return validate_decision(decision, existing)
-
-    def _history(
-        self,
-        plan: Plan,
-        memory_id: str,
-        old: str | None,
-        new: str | None,
-        event: EventType,
-        who: str | None,
-        reason: str | None,
-    ) -> None:
-        entry = HistoryEntry(
-            id=uuid.uuid4().hex,
-            memory_id=memory_id,
-            old_memory=old,
-            new_memory=new,
-            event=event,
-            actor=who,
-            reason=reason,
-            created_at=plan.now,
-        )
-        plan.history.append((entry, plan.scope))
-
-    def _extend_sources(self, ws: WorkingSet, item: MemoryItem, sources: list[str]) -> None:
-        merged = list(dict.fromkeys([*item.sources, *sources]))[:SOURCES_CAP]
-        if merged != item.sources:
-            ws.remember_read(item)
-            ws.put(item.model_copy(update={"sources": merged, "updated_at": ws.plan.now}))
-
-    def _add(
-        self,
-        ws: WorkingSet,
-        cand: ExtractedFact,
-        vec: np.ndarray,
-        decision: ConsolidationDecision,
-        options: AddOptions,
-        who: str | None,
-    ) -> AddEvent:
-        plan, now = ws.plan, ws.plan.now
-        item = MemoryItem(
-            id=uuid.uuid4().hex,
-            memory=decision.text or cand.text,
-            kind=cand.kind,
-            user_id=plan.scope.user_id,
-            agent_id=plan.scope.agent_id,
-            run_id=plan.scope.run_id,
-            metadata={**cand.metadata, **options.metadata},
-            sources=list(dict.fromkeys(cand.sources)),
-            entities=list(dict.fromkeys(cand.entities)),
-            subject=cand.subject,
-            attribute=cand.attribute,
-            hash=fact_hash(cand),
-            importance=cand.importance,
-            created_at=now,
-            updated_at=now,
-            event_time=cand.event_time,
-            valid_from=cand.event_time,
-            expires_at=options.expires_at,
-        )
-        ws.put(item, new=True, vector=vec)
-        plan.new_hashes.add(item.hash)
-        self._history(plan, item.id, None, item.memory, EventType.ADD, who, decision.reason)
-        plan.upsert(item.id, vec, vector_meta(item))
-        return AddEvent(id=item.id, memory=item.memory, event=EventType.ADD, kind=item.kind)
-
-    def _update(
-        self,
-        ws: WorkingSet,
-        cand: ExtractedFact,
-        vec: np.ndarray,
-        target: MemoryItem,
-        decision: ConsolidationDecision,
-        options: AddOptions,
-        who: str | None,
-    ) -> AddEvent:
-        plan, now = ws.plan, ws.plan.now
-        text = decision.text or cand.text
-        ws.remember_read(target)
-        archived = target.model_copy(
-            update={
-                "id": uuid.uuid4().hex,
-                "status": MemoryStatus.SUPERSEDED,
-                "valid_to": cand.event_time or now,
-                "superseded_by": target.id,
-                "updated_at": now,
-                "hash": content_hash("superseded " + target.id + target.memory),
-            }
-        )
-        stored_vec = self.vectors.get_vectors([target.id]).get(target.id)
-        old_vec = (
-            stored_vec if stored_vec is not None else self.embedder.embed_batch([target.memory])[0]
-        )
-        ws.put(archived, new=True)
-        plan.upsert(archived.id, old_vec, vector_meta(archived))
-        updated = target.model_copy(
-            update={
-                "memory": text,
-                "hash": fact_hash(cand),
-                "sources": list(dict.fromkeys(cand.sources)),
-                "entities": list(dict.fromkeys(cand.entities)),
-                "updated_at": now,
-                "event_time": cand.event_time,
-                "valid_from": cand.event_time,
-                "importance": max(target.importance, cand.importance),
-                "metadata": {**target.metadata, **cand.metadata, **options.metadata},
-            }
-        )
-        ws.put(updated, vector=vec)
-        plan.new_hashes.add(updated.hash)
-        self._history(plan, target.id, target.memory, text, EventType.UPDATE, who, decision.reason)
-        plan.upsert(target.id, vec, vector_meta(updated))
-        return AddEvent(
-            id=target.id,
-            memory=text,
-            event=EventType.UPDATE,
-            previous_memory=target.memory,
-            kind=target.kind,
-        )
-
-    def _invalidate(
-        self,
-        ws: WorkingSet,
-        cand: ExtractedFact,
-        target: MemoryItem,
-        decision: ConsolidationDecision,
-        who: str | None,
-    ) -> AddEvent:
-        """DELETE from consolidation ends the fact's validity instead of destroying it, so
-        "where did she work before?" still finds it."""
-        ws.remember_read(target)
-        invalidated = target.model_copy(
-            update={
-                "status": MemoryStatus.SUPERSEDED,
-                "valid_to": cand.event_time or ws.plan.now,
-                "updated_at": ws.plan.now,
-            }
-        )
-        ws.put(invalidated)
-        self._history(
-            ws.plan, target.id, target.memory, None, EventType.DELETE, who, decision.reason
-        )
-        return AddEvent(
-            id=target.id,
-            memory=target.memory,
-            event=EventType.DELETE,
-            previous_memory=target.memory,
-            kind=target.kind,
-        )

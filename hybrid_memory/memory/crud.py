@@ -14,7 +14,7 @@ from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.errors import MemoryNotFoundError
 from hybrid_memory.filters import Filter
-from hybrid_memory.memory.consolidate import vector_meta
+from hybrid_memory.memory.changes import vector_meta
 from hybrid_memory.memory.locks import ScopeLocks
 from hybrid_memory.memory.outbox import Outbox
 from hybrid_memory.models import (

@@ -10,7 +10,7 @@ from typing import Any
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.errors import UserInputError
-from hybrid_memory.memory.consolidate import vector_meta
+from hybrid_memory.memory.changes import vector_meta
 from hybrid_memory.memory.crud import history_entry
 from hybrid_memory.messages import to_chat
 from hybrid_memory.models import EventType, MemoryItem, Message, Scope, utcnow

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hybrid_memory.memory.plan import Plan
-from hybrid_memory.models import MemoryItem, MemoryStatus, Scope
+from hybrid_memory.models import MemoryItem, MemoryKind, MemoryStatus, Scope
 from stores.base import MemoryQuery, RecordStore
 
 
@@ -76,6 +76,29 @@ class WorkingSet:
         return self._current(
             stored,
             lambda i: i.attribute == attribute and (i.subject or "").casefold() == folded,
+        )
+
+    def about(self, subject: str | None) -> list[MemoryItem]:
+        """Current facts of the owner about ``subject`` (case-insensitive; every current fact
+        when None), oldest first."""
+        query = MemoryQuery(subject=subject, order="oldest")
+        stored = self.records.find_memories(self.owner, query)
+        folded = subject.casefold() if subject else None
+        return self._current(
+            stored,
+            lambda i: (
+                i.kind == MemoryKind.FACT
+                and (folded is None or (i.subject or "").casefold() == folded)
+            ),
+        )
+
+    def observations_of(self, sources: list[str]) -> list[MemoryItem]:
+        """Current verbatim observations of these messages."""
+        query = MemoryQuery(sources=tuple(sources), kinds=(MemoryKind.OBSERVATION,))
+        stored = self.records.find_memories(self.owner, query)
+        return self._current(
+            stored,
+            lambda i: i.kind == MemoryKind.OBSERVATION and bool(set(i.sources) & set(sources)),
         )
 
     def active_hashes(self, hashes: list[str]) -> set[str]:
