@@ -46,6 +46,12 @@ class RetrievalConfig(BaseModel):
     """Entities linked to more than this share of a scope's memories get no boost."""
     recency_weight: float = Field(default=0.05, ge=0)
     importance_weight: float = Field(default=0.05, ge=0)
+    attribute_weight: float = Field(default=0.5, ge=0)
+    """Boost of a fact whose attribute answers what the query asks (its current value; its
+    former values when the query asks about the past, the one just before the value it names
+    twice)."""
+    when_weight: float = Field(default=0.3, ge=0)
+    """Boost of a memory that carries a date when the query asks when something happened."""
     superseded_penalty: float = Field(default=0.5, ge=0, le=1)
     """Multiplier for the score of superseded values (unless the query asks about the past)."""
     kind_weights: dict[str, float] = Field(

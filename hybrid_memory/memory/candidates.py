@@ -26,6 +26,24 @@ from hybrid_memory.models import Scope
 from stores.base import ACTIVE_ONLY, ALL_STATUSES, MemoryQuery, RecordStore, ScopeStats, VectorStore
 
 _WORD = re.compile(r"[\w'-]+", re.UNICODE)
+# Words that say how a question is asked, not what about: searched for, they would rank every
+# memory that happens to hold them.
+_FUNCTION_WORDS = frozenset(
+    """a an the and or but if of at by for with about against between into through during before
+    after above below to from up down in out on off over under again further then once here
+    there when where why how all any both each few more most other some such no nor not only own
+    same so than too very can will just don should now is are was were be been being have has
+    had having do does did doing i me my myself we our ours you your yours he him his she her
+    hers it its they them their what which who whom this that these those am would could might
+    must shall s t d ll m re ve""".split()
+)
+
+
+def keywords(query: str) -> str:
+    """The query's words that say what it is about (all of them when none does)."""
+    words = _WORD.findall(query)
+    kept = [w for w in words if w.casefold().strip("'") not in _FUNCTION_WORDS]
+    return " ".join(kept) if kept else query
 
 
 @dataclass(frozen=True)
@@ -57,7 +75,7 @@ class Candidates:
         dense, allowed = self._dense(request, qvec, selection, pool, stats.count)
         lexical = self.records.lexical_search(
             request.scope,
-            request.query,
+            keywords(request.query),
             limit=pool,
             query=MemoryQuery(statuses=ALL_STATUSES, filter=request.filter, now=now),
         )

@@ -3,8 +3,11 @@
 Dense similarity (vector store) and BM25 (SQLite FTS5) each rank the candidates; the two rankings
 are fused by weighted reciprocal-rank fusion (RRF), which needs no calibration between the two
 score scales. Small additive boosts follow: memories linked to entities named in the query,
-recency (within the scope's time span) and importance. A superseded value is damped unless the
-query asks about the past ("before", "used to", "previously"...).
+recency (within the scope's time span) and importance; and what the query asks
+(:mod:`hybrid_memory.memory.question`): a fact whose attribute answers it (its current value, or
+for "before ..." its former values and most of all the value just before the one the query
+names), a memory that carries a date when it asks "when". A superseded value is damped unless
+the query asks about the past ("before", "used to", "previously", "when did"...).
 
 The final score is scaled to [0, 1]: 1 means ranked first by both retrievers with every boost.
 """
@@ -12,22 +15,90 @@ The final score is scaled to [0, 1]: 1 means ranked first by both retrievers wit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from hybrid_memory.config import RetrievalConfig
-from hybrid_memory.models import MemoryItem, MemoryStatus
+from hybrid_memory.memory.question import Question
+from hybrid_memory.models import MemoryItem, MemoryKind, MemoryStatus
 
 _PAST_CUE = re.compile(
-    r"\b(before|previous(ly)?|used to|former(ly)?|old|earlier|past|originally|first|ago|"
-    r"back then|anymore|no longer|did)\b",
+    r"\b(before|previous(ly)?|used to|former(ly)?|(?<!how )old|earlier|past|originally|ago|"
+    r"back then|anymore|no longer|at first|in the beginning)\b",
     re.IGNORECASE,
 )
+
+
+_MONTHS = (
+    r"(?i:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)"
+)
+_DATED = re.compile(
+    _MONTHS + r"(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?\s+\d{4}\b|\b\d{4}-\d{2}\b|"
+    r"\b(?:in|since|from|until|of)\s+(?:\d{4}|" + _MONTHS + r")\b"
+)
+_SAME_MOMENT = 2 * 86400.0  # seconds: a value ending when another began
 
 
 def asks_about_past(query: str) -> bool:
     """True when the query is about earlier states ("where did she live before?")."""
     return bool(_PAST_CUE.search(query))
+
+
+def dated(text: str) -> bool:
+    """Whether a memory says when something happened ("in March 2024", "2024-03-08")."""
+    return bool(_DATED.search(text))
+
+
+def _predecessors(candidates: list[Candidate], question: Question, relevance: dict[int, float]
+                  ) -> set[int]:  # fmt: skip
+    """For "before ...": the value that ended last before the one the query names began (the
+    topical fact most relevant to the query), with whatever ended at the same moment."""
+    topical = [c for c in candidates if question.answered_by(c.item.attribute)]
+    if not topical:
+        return set()
+    anchor = max(topical, key=lambda c: relevance[id(c)])
+    began = anchor.item.event_time or anchor.item.valid_from
+    if began is None:
+        return set()
+    ended = [
+        c
+        for c in topical
+        if c is not anchor
+        and c.item.valid_to is not None
+        and (c.item.valid_to - began).total_seconds() <= _SAME_MOMENT
+    ]
+    if not ended:
+        return set()
+    last = max(c.item.valid_to for c in ended if c.item.valid_to is not None)
+    return {
+        id(c)
+        for c in ended
+        if c.item.valid_to is not None and (last - c.item.valid_to).total_seconds() <= _SAME_MOMENT
+    }
+
+
+def _subjects(candidates: list[Candidate], query: str) -> set[str]:
+    """The subjects of candidate facts the query asks about: those it names, but not the one
+    named only as an owner ("What does Arjun's wife Meera do?": Meera; "What is Ana's job?":
+    Ana)."""
+    folded = query.casefold()
+    names = {(c.item.subject or "").casefold() for c in candidates if c.item.subject}
+    named = {n for n in names if n and re.search(r"\b" + re.escape(n) + r"\b", folded)}
+    owners = {n for n in named if re.search(r"\b" + re.escape(n) + r"(?:'s|’s)\b", folded)}
+    return (named - owners) or named
+
+
+def _asked(cand: Candidate, question: Question, predecessor: bool) -> float:
+    """How much of the attribute boost ``cand`` earns for what ``question`` asks (0-2)."""
+    if cand.item.kind != MemoryKind.FACT or not question.answered_by(cand.item.attribute):
+        return 0.0
+    if question.about and (cand.item.subject or "").casefold() not in question.about:
+        return 0.0  # Henrik's job does not answer "What is Ingrid's job?"
+    current = cand.item.status == MemoryStatus.ACTIVE
+    if not question.former:
+        return 1.0 if current or question.when else 0.0
+    return (0.0 if current else 1.0) + (1.0 if predecessor else 0.0)
 
 
 @dataclass
@@ -43,49 +114,74 @@ class Candidate:
     details: dict[str, float] = field(default_factory=dict)
 
 
-def fuse(
-    candidates: list[Candidate],
-    config: RetrievalConfig,
-    *,
-    query: str,
-    time_span: tuple[datetime | None, datetime | None] = (None, None),
-) -> list[tuple[Candidate, float]]:
-    """Score and sort candidates, best first."""
+def _relevance(candidates: list[Candidate], config: RetrievalConfig) -> dict[int, float]:
+    """Each candidate's weighted reciprocal-rank fusion of its two ranks, scaled to 0-1."""
     k = config.rrf_k
     best_rrf = (config.dense_weight + config.lexical_weight) / (k + 1)
-    boosts = config.entity_weight + config.recency_weight + config.importance_weight
-    scale = 1.0 / (1.0 + boosts) if best_rrf > 0 else 1.0
-    lo, hi = time_span
-    span = (hi - lo).total_seconds() if lo is not None and hi is not None and hi > lo else 0.0
-    past = asks_about_past(query)
-    scored = []
+    out: dict[int, float] = {}
     for cand in candidates:
         rrf = 0.0
         if cand.dense_rank is not None:
             rrf += config.dense_weight / (k + cand.dense_rank)
         if cand.lexical_rank is not None:
             rrf += config.lexical_weight / (k + cand.lexical_rank)
-        relevance = rrf / best_rrf if best_rrf > 0 else 0.0
+        out[id(cand)] = rrf / best_rrf if best_rrf > 0 else 0.0
+    return out
+
+
+def fuse(
+    candidates: list[Candidate],
+    config: RetrievalConfig,
+    *,
+    query: str,
+    time_span: tuple[datetime | None, datetime | None] = (None, None),
+    question: Question | None = None,
+) -> list[tuple[Candidate, float]]:
+    """Score and sort candidates, best first."""
+    question = question or Question()
+    if question.topics:
+        question = replace(question, about=frozenset(_subjects(candidates, query)))
+    boosts = (
+        config.entity_weight
+        + config.recency_weight
+        + config.importance_weight
+        + 2 * config.attribute_weight
+        + config.when_weight
+    )
+    scale = 1.0 / (1.0 + boosts)
+    lo, hi = time_span
+    span = (hi - lo).total_seconds() if lo is not None and hi is not None and hi > lo else 0.0
+    past = asks_about_past(query) or question.when
+    relevance = _relevance(candidates, config)
+    before = _predecessors(candidates, question, relevance) if question.former else set()
+    scored = []
+    for cand in candidates:
         recency = 0.0
         when = cand.item.event_time or cand.item.created_at
         if span and when is not None and lo is not None:
             recency = max(0.0, min(1.0, (when - lo).total_seconds() / span))
+        asked = _asked(cand, question, id(cand) in before)
+        timed = 1.0 if question.when and dated(cand.item.memory) else 0.0
         score = (
-            relevance
+            relevance[id(cand)]
             + config.entity_weight * cand.entity_overlap
             + config.recency_weight * recency
             + config.importance_weight * cand.item.importance
+            + config.attribute_weight * asked
+            + config.when_weight * timed
         ) * scale
         score *= config.kind_weights.get(cand.item.kind.value, 1.0)
         if cand.item.status == MemoryStatus.SUPERSEDED and not past:
             score *= config.superseded_penalty
         cand.details = {
-            "relevance": round(relevance, 6),
+            "relevance": round(relevance[id(cand)], 6),
             "dense": round(cand.dense, 6) if cand.dense is not None else 0.0,
             "lexical": round(cand.lexical, 6) if cand.lexical is not None else 0.0,
             "entity": round(cand.entity_overlap, 6),
             "recency": round(recency, 6),
             "importance": cand.item.importance,
+            "asked": asked,
+            "dated": timed,
         }
         scored.append((cand, min(1.0, max(0.0, score))))
     scored.sort(key=lambda pair: (-pair[1], pair[0].item.id))
@@ -96,23 +192,28 @@ def diversify(
     scored: list[tuple[Candidate, float]], penalty: float
 ) -> list[tuple[Candidate, float]]:
     """Greedy re-ranking against redundancy: a memory whose source messages are all covered by
-    better-ranked memories (the fact, the observation and the entity card of one utterance)
-    has its score multiplied by ``penalty``, so the next hits bring new information."""
+    better-ranked memories (the observation and the entity card of an utterance whose fact is
+    already listed, or a fact whose whole utterance is) has its score multiplied by
+    ``penalty``, so the next hits bring new information. Two facts of one message say different
+    things and do not damp each other."""
     if penalty >= 1.0 or len(scored) < 2:
         return scored
     pending = list(scored)
-    covered: set[str] = set()
+    by_facts: set[str] = set()
+    by_others: set[str] = set()
     out: list[tuple[Candidate, float]] = []
     while pending:
         best_index, best_score = 0, -1.0
         for index, (cand, score) in enumerate(pending):
             sources = cand.item.sources
+            fact = cand.item.kind == MemoryKind.FACT
+            covered = by_others if fact else by_facts | by_others
             effective = score * penalty if sources and covered.issuperset(sources) else score
             if effective > best_score:
                 best_index, best_score = index, effective
             if score <= best_score:
                 break  # sorted by raw score: nothing further can beat the best
         cand, _ = pending.pop(best_index)
-        covered.update(cand.item.sources)
+        (by_facts if cand.item.kind == MemoryKind.FACT else by_others).update(cand.item.sources)
         out.append((cand, best_score))
     return out
