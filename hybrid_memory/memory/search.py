@@ -1,5 +1,6 @@
-"""Search: candidates (dense, lexical, entity) → rank → hits; and the merged context of a query
-(hits, the run's summary and recent turns) packed into a token budget.
+"""Search: what the query asks → candidates (dense, lexical, entity) → rank → hits; and the merged
+context of a query (the profile, hits, the run's summary and recent turns) packed into a token
+budget.
 
 Reads take no lock: each call sees the store as it is when it runs.
 """
@@ -12,9 +13,11 @@ from hybrid_memory.config import RetrievalConfig
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.memory.candidates import Candidates, SearchRequest
 from hybrid_memory.memory.context import build_context
-from hybrid_memory.memory.ranking import fuse
+from hybrid_memory.memory.profile import profile
+from hybrid_memory.memory.question import Question, Questions
+from hybrid_memory.memory.ranking import asks_about_past, fuse
 from hybrid_memory.messages import to_chat
-from hybrid_memory.models import MemoryContext, MemoryHit, Scope, utcnow
+from hybrid_memory.models import MemoryContext, MemoryHit, MemoryItem, MemoryStatus, Scope, utcnow
 from hybrid_memory.tokens import TokenCounter
 from stores.base import RecordStore, VectorStore
 
@@ -33,9 +36,13 @@ class Search:
         self.embedder = embedder
         self.config = config
         self.candidates = Candidates(records, vectors, config)
+        self.questions = Questions(embedder)
 
     def search(self, request: SearchRequest) -> list[MemoryHit]:
         """Hits for ``request``, best first (``score`` in 0-1, higher = more relevant)."""
+        return self._ranked(request, self.questions.read(request.query))
+
+    def _ranked(self, request: SearchRequest, question: Question) -> list[MemoryHit]:
         now = utcnow()
         qvec = self.embedder.embed_batch([request.query])[0]
         stats = self.records.scope_stats(request.scope)
@@ -48,6 +55,7 @@ class Search:
             self.config,
             query=request.query,
             time_span=(stats.oldest, stats.newest),
+            question=question,
         )
         hits = []
         for cand, score in scored:
@@ -72,9 +80,20 @@ class Search:
         counter: TokenCounter,
         present_ids: Sequence[str],
     ) -> MemoryContext:
-        """Memories of ``request.scope`` (the owner), summary and recent turns of ``run``,
-        packed into ``token_budget`` tokens of ``counter``'s model."""
-        hits = self.search(request) if "memories" in tiers else []
+        """The profile and memories of ``request.scope`` (the owner), summary and recent turns
+        of ``run``, packed into ``token_budget`` tokens of ``counter``'s model. A value no
+        longer true is shown only when the query is about it or about the past."""
+        hits: list[MemoryHit] = []
+        current: list[MemoryItem] = []
+        if "memories" in tiers:
+            question = self.questions.read(request.query)
+            past = question.former or question.when or asks_about_past(request.query)
+            hits = [
+                h
+                for h in self._ranked(request, question)
+                if h.status == MemoryStatus.ACTIVE or past or question.answered_by(h.attribute)
+            ]
+            current = profile(self.records, request.scope, utcnow(), request.filter)
         summary = self.records.summary(run).text if "summary" in tiers else ""
         recent = (
             [(t.message, to_chat(t.message)) for t in self.records.buffer(run)]
@@ -83,6 +102,7 @@ class Search:
         )
         return build_context(
             hits=hits,
+            profile=current,
             summary=summary,
             recent=recent,
             token_budget=token_budget,
