@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, Field, field_validator
 
 from extractors.base import ConsolidationDecision
 from extractors.lexicon import is_junk
 from extractors.prompts import Prompts
+from hybrid_memory.attributes import ATTRIBUTES, canonical, family, single_valued, vocabulary_text
 from hybrid_memory.errors import UserInputError
 from hybrid_memory.models import (
+    Aspect,
+    Ending,
     EventType,
     ExtractedFact,
     MemoryItem,
@@ -58,6 +61,11 @@ class EntityOut(BaseModel):
     type: str = "other"
 
 
+class EndOut(BaseModel):
+    attribute: str | None = None
+    about: str | None = None
+
+
 class FactOut(BaseModel):
     text: str = Field(min_length=1)
     sources: list[str] = Field(default_factory=list)
@@ -65,9 +73,24 @@ class FactOut(BaseModel):
     attribute: str | None = None
     value: str | None = None
     single_valued: bool = False
+    aspect: str | None = None
+    ends: list[EndOut] = Field(default_factory=list)
     retraction: bool = False
     event_date: str | None = None
     entities: list[EntityOut] = Field(default_factory=list)
+
+    @field_validator("aspect", mode="before")
+    @classmethod
+    def _known_aspect(cls, value: Any) -> Any:
+        text = str(value).strip().lower() if value is not None else None
+        return text if text in ("state", "event", "plan") else None
+
+    @field_validator("ends", mode="before")
+    @classmethod
+    def _end_list(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, dict) else value
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -117,6 +140,14 @@ def _parse_date(text: str | None) -> datetime | None:
         except UserInputError:
             continue
     return None
+
+
+def _tagged(item: MemoryItem | ExtractedFact) -> str:
+    """A memory as the consolidation prompt shows it: its attribute and date, then its text."""
+    text = item.memory if isinstance(item, MemoryItem) else item.text
+    when = item.event_time
+    tag = ", ".join(t for t in (item.attribute, f"{when:%Y-%m-%d}" if when else None) if t)
+    return f"[{tag}] {text}" if tag else text
 
 
 def _observation(message: Message) -> ExtractedFact:
@@ -171,7 +202,9 @@ class LLMExtractor:
             )
             or "(none)"
         )
-        prompt = self.prompts.extraction.format(context=earlier, messages=render)
+        prompt = self.prompts.extraction.format(
+            context=earlier, messages=render, vocabulary=vocabulary_text()
+        )
         reply = self.model.json(
             [{"role": "user", "content": prompt}], ExtractionReply, list_field="facts"
         )
@@ -187,14 +220,22 @@ class LLMExtractor:
                 dropped += 1  # a fact must come from a message of this batch
                 continue
             first = said[sources[0]]
+            attribute = canonical(out.attribute)
+            known = attribute is not None and family(attribute) in ATTRIBUTES
             facts.append(
                 ExtractedFact(
                     text=out.text.strip(),
                     kind=MemoryKind.FACT,
                     subject=out.subject or first.name,
-                    attribute=out.attribute,
+                    attribute=attribute,
                     value=out.value,
-                    single_valued=out.single_valued,
+                    single_valued=single_valued(attribute) if known else out.single_valued,
+                    aspect=cast(Aspect | None, out.aspect),
+                    ends=[
+                        Ending(attribute=canonical(e.attribute), about=e.about)
+                        for e in out.ends
+                        if e.attribute or e.about
+                    ],
                     retraction=out.retraction,
                     entities=[e.name for e in out.entities],
                     entity_types={e.name: e.type for e in out.entities},
@@ -227,8 +268,8 @@ class LLMConsolidator:
             return ConsolidationDecision(
                 event=EventType.ADD, text=fact.text, reason="no similar memory"
             )
-        listing = "\n".join(f'"{i}": {item.memory}' for i, item in enumerate(existing))
-        prompt = self.prompts.consolidation.format(fact=fact.text, existing=listing)
+        listing = "\n".join(f'"{i}": {_tagged(item)}' for i, item in enumerate(existing))
+        prompt = self.prompts.consolidation.format(fact=_tagged(fact), existing=listing)
         reply = self.model.json([{"role": "user", "content": prompt}], DecisionReply)
         event = EventType(reply.event)
         target: int | None = None
