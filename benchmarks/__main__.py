@@ -4,6 +4,7 @@
     python -m benchmarks scale --sizes 1000,10000
     python -m benchmarks core_latency
     python -m benchmarks context_strategies
+    python -m benchmarks faults --minutes 10
 
 ``python -m benchmarks <name> --help`` shows each benchmark's options.
 """
@@ -19,6 +20,7 @@ BENCHMARKS = {
     "scale": "latency, memory and disk as a scope grows and users multiply",
     "core_latency": "add / search / get_context latency on a synthetic conversation",
     "context_strategies": "tokens and cost per context-window strategy on an agent run",
+    "faults": "kill -9 during adds, isolation and bad input: what must stay zero",
 }
 
 

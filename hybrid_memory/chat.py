@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hybrid_memory.errors import MessageFormatError
+from hybrid_memory.values import short
 
 ROLES: tuple[str, ...] = ("system", "developer", "user", "assistant", "tool")
 """The chat roles accepted everywhere."""
@@ -35,7 +36,9 @@ def content_text(content: Any, index: int) -> str:
     for part in content:
         if isinstance(part, str):
             parts.append(part)
-        elif isinstance(part, dict) and part.get("type") == "text":
+        elif (
+            isinstance(part, dict) and isinstance(part.get("type"), str) and part["type"] == "text"
+        ):
             text = part.get("text")
             if not isinstance(text, str):
                 raise MessageFormatError(
@@ -91,9 +94,9 @@ def check_message(message: Any, index: int) -> dict[str, Any]:
             f"got {type(message).__name__}"
         )
     role = message.get("role")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise MessageFormatError(
-            f"message {index} has unknown role {role!r}; 'role' must be one of {list(ROLES)}"
+            f"message {index} has unknown role {short(role)}; 'role' must be one of {list(ROLES)}"
         )
     content = message.get("content")
     if content is not None:
@@ -114,7 +117,7 @@ def check_message(message: Any, index: int) -> dict[str, Any]:
         value = message.get(key)
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise MessageFormatError(
-                f"message {index}: '{key}' must be a non-empty string, got {value!r}"
+                f"message {index}: '{key}' must be a non-empty string, got {short(value)}"
             )
     if role == "tool" and message.get("tool_call_id") is None:
         raise MessageFormatError(

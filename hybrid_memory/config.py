@@ -118,9 +118,19 @@ class LimitsConfig(BaseModel):
     """Input size limits (bad input is refused with a typed error, nothing is written)."""
 
     max_message_chars: int = Field(default=50_000, ge=1)
+    """Characters of one message's text (also of its tool calls as JSON, and of a memory's
+    text given to ``update`` or ``import_records``)."""
     max_messages_per_add: int = Field(default=1_000, ge=1)
     max_query_chars: int = Field(default=10_000, ge=1)
     max_metadata_bytes: int = Field(default=16_384, ge=1)
+    max_name_chars: int = Field(default=256, ge=1)
+    """Characters of a message's ``name`` (the speaker)."""
+    max_tool_calls: int = Field(default=128, ge=1)
+    """Tool calls in one assistant message."""
+    max_nesting_depth: int = Field(default=16, ge=1, le=100)
+    """Levels of nesting in metadata and tool calls (SQLite's JSON reads stop at 1000)."""
+    max_import_records: int = Field(default=100_000, ge=1)
+    """Records in one ``import_records`` call (split bigger files)."""
 
 
 class MemoryConfig(BaseSettings):

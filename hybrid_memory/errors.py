@@ -53,6 +53,43 @@ class EmbedderMismatchError(StoreError):
     """A store was built with another embedder (name or dimension) than the one configured."""
 
 
+class StoreLockedError(StoreError):
+    """Another process (or another memory of this process) has the embedded store open.
+
+    Embedded stores (SQLite and chroma under one data dir) have a single writer. To share a
+    store between processes, run the service (``hybrid-memory serve``) and talk to it, or use
+    server backends. The message names the holder.
+
+    Attributes:
+        path: the lock file.
+        holder: what the holder recorded (``pid``, ``host``, ``since``, ``program``), as far as
+            it could be read.
+    """
+
+    def __init__(self, message: str, *, path: str, holder: dict[str, object]) -> None:
+        super().__init__(message)
+        self.path = path
+        self.holder = holder
+
+
+class ProcessingError(HybridMemoryError):
+    """Messages were stored, but turning them into memories failed in a way a retry would
+    repeat; they are quarantined (``HybridMemory.quarantined()`` lists them,
+    ``HybridMemory.repair()`` retries them) and nothing else of the add was written.
+
+    Attributes:
+        message_ids: the quarantined messages.
+    """
+
+    def __init__(self, message: str, *, message_ids: list[str]) -> None:
+        super().__init__(message)
+        self.message_ids = message_ids
+
+
+class QuarantineWarning(UserWarning):
+    """Something stored could not be processed and was set aside (see ``quarantined()``)."""
+
+
 class ExtractionError(HybridMemoryError):
     """A model-backed extractor or summarizer failed and could not recover."""
 

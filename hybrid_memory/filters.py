@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from hybrid_memory.errors import FilterError
 from hybrid_memory.models import as_utc, parse_datetime
+from hybrid_memory.values import check_number, check_text, short
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 OPERATORS = ("eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "contains", "icontains")
@@ -45,6 +46,10 @@ COLUMNS = ("kind", "status", "subject", "attribute")
 DATE_COLUMNS = ("created_at", "updated_at", "event_time", "valid_from", "valid_to")
 SCOPE_COLUMNS = ("user_id", "agent_id", "run_id")
 _MAX_DEPTH = 16
+MAX_CONDITIONS = 200
+MAX_VALUES = 5000
+"""A filter is compiled into one SQL statement: these bounds keep it within what a database
+parses (expression depth, number of parameters)."""
 
 Scalar = str | int | float | None
 FieldKind = Literal["column", "date", "metadata"]
@@ -100,7 +105,12 @@ def _operand(value: Any, key: str, *, is_date: bool) -> Scalar:
         return when.isoformat()
     if isinstance(value, bool):
         return int(value)
-    if value is None or isinstance(value, str | int | float):
+    if isinstance(value, str):
+        return check_text(value, f"filter operand for {key!r}", error=FilterError)
+    if isinstance(value, int | float):
+        check_number(value, f"filter operand for {key!r}", error=FilterError)
+        return value
+    if value is None:
         return value
     raise FilterError(
         f"filter operand for {key!r} must be a string, number, boolean, null or date; "
@@ -131,7 +141,9 @@ def _condition(key: str, op: str, operand: Any, kind: FieldKind) -> Condition:
     if op in ("contains", "icontains"):
         if not isinstance(operand, str) or not operand:
             raise FilterError(f"'{op}' on {key!r} needs a non-empty string")
-        return Condition(key, kind, op, operand)
+        return Condition(
+            key, kind, op, check_text(operand, f"'{op}' on {key!r}", error=FilterError)
+        )
     value = _operand(operand, key, is_date=is_date)
     if value is None and op not in ("eq", "ne"):
         raise FilterError(f"'{op}' on {key!r} cannot compare with null")
@@ -147,9 +159,10 @@ def _conditions(key: str, spec: Any) -> Filter:
     parts: list[Filter] = []
     for raw_op, operand in spec.items():
         op = raw_op.lstrip("$").lower() if isinstance(raw_op, str) else raw_op
-        if op not in OPERATORS:
+        if not isinstance(op, str) or op not in OPERATORS:
             raise FilterError(
-                f"unknown filter operator {raw_op!r} on {key!r}; use one of {sorted(OPERATORS)}"
+                f"unknown filter operator {short(raw_op)} on {key!r}; use one of "
+                f"{sorted(OPERATORS)}"
             )
         parts.append(_condition(key, op, operand, kind))
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
@@ -163,7 +176,7 @@ def _parse(node: Any, depth: int) -> Filter:
     clauses: list[Filter] = []
     for key, spec in node.items():
         if not isinstance(key, str):
-            raise FilterError(f"filter keys must be strings, got {key!r}")
+            raise FilterError(f"filter keys must be strings, got {short(key)}")
         logic = _LOGIC.get(key.lstrip("$").lower())
         if logic == "not":
             clauses.append(Not(_parse(spec, depth + 1)))
@@ -179,6 +192,15 @@ def _parse(node: Any, depth: int) -> Filter:
     return clauses[0] if len(clauses) == 1 else AllOf(tuple(clauses))
 
 
+def _size(node: Filter) -> tuple[int, int]:
+    """How many conditions and operand values a parsed filter has."""
+    if isinstance(node, Condition):
+        return 1, len(node.value) if isinstance(node.value, tuple) else 1
+    parts = (node.part,) if isinstance(node, Not) else node.parts
+    sizes = [_size(p) for p in parts]
+    return sum(c for c, _ in sizes), sum(v for _, v in sizes)
+
+
 def parse_filter(filters: dict[str, Any] | None) -> Filter | None:
     """Validate ``filters`` into a :data:`Filter` tree (``None`` when there is no filter).
 
@@ -187,4 +209,12 @@ def parse_filter(filters: dict[str, Any] | None) -> Filter | None:
     """
     if filters is None:
         return None
-    return _parse(filters, 0)
+    parsed = _parse(filters, 0)
+    conditions, values = _size(parsed)
+    if conditions > MAX_CONDITIONS or values > MAX_VALUES:
+        raise FilterError(
+            f"filter has {conditions} conditions and {values} values; the limits are "
+            f"{MAX_CONDITIONS} and {MAX_VALUES}: filter on fewer keys, or store a category to "
+            "filter on"
+        )
+    return parsed

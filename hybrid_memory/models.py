@@ -11,58 +11,20 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# Re-exported: the times were defined here first, and callers import them from here.
+from hybrid_memory.times import SAID_AT_RANGE as SAID_AT_RANGE
+from hybrid_memory.times import as_utc as as_utc
+from hybrid_memory.times import parse_datetime as parse_datetime
+from hybrid_memory.times import utcnow as utcnow
+
 MAX_ID_LENGTH = 256
 _ID_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """Return ``value`` as an aware UTC datetime (naive values are taken to be UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def parse_datetime(
-    value: Any, what: str, *, error: type[Exception] | None = None
-) -> datetime | None:
-    """The one parser of caller-given times: ``None``, a ``datetime``, a ``date``, an ISO 8601
-    string (``Z`` allowed) or a Unix time in seconds, returned as an aware UTC datetime.
-
-    Args:
-        value: what the caller passed.
-        what: how to name it in the error ("expires_at", "message 3: 'timestamp'").
-        error: the :class:`~hybrid_memory.errors.UserInputError` subclass to raise.
-    """
-    from hybrid_memory.errors import UserInputError
-
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    try:
-        if isinstance(value, str):
-            return as_utc(datetime.fromisoformat(value.strip()))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        pass
-    raise (error or UserInputError)(
-        f"{what} must be an ISO 8601 date/time (e.g. '2023-05-08T13:56:00Z'), a datetime or a "
-        f"Unix time; got {value!r}"
-    )
 
 
 def normalize_text(text: str) -> str:
@@ -138,7 +100,9 @@ class Scope(BaseModel):
             )
         if _ID_FORBIDDEN.search(value):
             raise ScopeError(f"{info.field_name} contains control characters; remove them")
-        return value
+        from hybrid_memory.values import check_text
+
+        return check_text(value, info.field_name, error=ScopeError)
 
     @classmethod
     def of(
@@ -184,6 +148,14 @@ class Scope(BaseModel):
         if self.user_id is None and self.agent_id is None:
             return self
         return Scope(user_id=self.user_id, agent_id=self.agent_id)
+
+    def owns(self, item: MemoryItem) -> bool:
+        """Whether ``item`` belongs to this owner scope (see :attr:`owner`) exactly: a user's
+        owner scope holds the user's memories of every run, but not those another agent keeps
+        about the user, and a run-only scope holds only memories stored with no user or agent."""
+        if self.user_id is None and self.agent_id is None:
+            return item.user_id is None and item.agent_id is None and item.run_id == self.run_id
+        return item.user_id == self.user_id and item.agent_id == self.agent_id
 
     def as_filter(self) -> dict[str, str]:
         """The given ids as a plain mapping (only the ids that are set)."""
@@ -358,6 +330,36 @@ class AuditEntry(BaseModel):
     message_ids: list[str] = Field(default_factory=list)
     error: str
     raw: str | None = None
+
+
+class QuarantineEntry(BaseModel):
+    """Something stored that could not be processed, set aside so that it stops nothing else:
+    messages that could not be turned into memories, or memories whose vector could not be
+    written. :meth:`HybridMemory.repair` retries them."""
+
+    kind: Literal["messages", "vectors"]
+    ids: list[str]
+    """The message ids (``messages``) or memory ids (``vectors``)."""
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    error: str
+    """What went wrong the last time it was tried."""
+    at: datetime | None = None
+    """When it was set aside."""
+
+
+class RepairReport(BaseModel):
+    """What :meth:`HybridMemory.repair` did, and what is still quarantined."""
+
+    replayed: int = 0
+    """Vector operations applied from the outbox."""
+    reconciled: list[str] = Field(default_factory=list)
+    """Memory ids whose quarantined vector write succeeded this time."""
+    reprocessed: list[str] = Field(default_factory=list)
+    """Message ids whose quarantined processing succeeded this time."""
+    quarantined: list[QuarantineEntry] = Field(default_factory=list)
+    """What still cannot be processed (the error says why)."""
 
 
 class DroppedItem(BaseModel):

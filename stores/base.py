@@ -119,6 +119,20 @@ class PendingBatch:
     scope: Scope
     options: dict[str, Any]
     messages: list[Message] = field(default_factory=list)
+    error: str | None = None
+    """Why the batch is quarantined (None for one waiting to be processed)."""
+    quarantined_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QuarantinedOp:
+    """A vector operation the vector store refused, set aside with the error (its ids are
+    reconciled with the record store when retried)."""
+
+    seq: int
+    op: VectorOp
+    error: str
+    at: datetime | None
 
 
 @runtime_checkable
@@ -214,7 +228,20 @@ class UnitOfWork(RecordReads, Protocol):
         """Store a turn (in the buffer, not yet extracted) with the options of its add."""
         ...
 
-    def mark_extracted(self, scope: Scope, message_ids: Sequence[str]) -> None: ...
+    def mark_extracted(self, scope: Scope, message_ids: Sequence[str]) -> None:
+        """These turns are processed (which also takes them out of quarantine)."""
+        ...
+
+    def quarantine_turns(
+        self, scope: Scope, message_ids: Sequence[str], error: str, at: datetime
+    ) -> None:
+        """Set these unextracted turns aside: :meth:`RecordStore.unextracted` no longer
+        returns them, :meth:`RecordStore.quarantined_turns` does."""
+        ...
+
+    def quarantine_op(self, op: VectorOp, error: str, at: datetime) -> None:
+        """Keep a refused vector operation aside (not in :meth:`RecordStore.pending`)."""
+        ...
 
     def evict(self, seqs: Sequence[int]) -> None:
         """Take these turns out of their run's buffer (they were folded into the summary)."""
@@ -227,7 +254,7 @@ class UnitOfWork(RecordReads, Protocol):
         ...
 
     def done(self, seqs: Sequence[int]) -> None:
-        """Remove applied outbox entries."""
+        """Remove applied (or quarantined) outbox entries."""
         ...
 
     def reset(self) -> None:
@@ -272,8 +299,9 @@ class RecordStore(RecordReads, Protocol):
 
     def scope_stats(self, scope: Scope) -> ScopeStats: ...
 
-    def history(self, memory_id: str) -> list[HistoryEntry]:
-        """The history rows of a memory id, oldest first."""
+    def history(self, memory_id: str, scope: Scope | None = None) -> list[HistoryEntry]:
+        """The history rows of a memory id, oldest first; with ``scope``, only the rows
+        recorded with every id it gives."""
         ...
 
     def history_scope(self, memory_id: str) -> Scope | None:
@@ -297,12 +325,20 @@ class RecordStore(RecordReads, Protocol):
         ...
 
     def unextracted(self, scope: Scope | None) -> list[PendingBatch]:
-        """Turns never extracted (of ``scope``, or all), oldest first, grouped into runs of
-        the same exact scope and add options."""
+        """Turns never extracted and not quarantined (of ``scope``, or all), oldest first,
+        grouped into runs of the same exact scope and add options."""
+        ...
+
+    def quarantined_turns(self, scope: Scope | None) -> list[PendingBatch]:
+        """Quarantined turns, grouped like :meth:`unextracted`, with their error."""
         ...
 
     def pending(self) -> list[tuple[int, VectorOp]]:
-        """Outbox entries not applied yet, in order."""
+        """Outbox entries not applied yet (and not quarantined), in order."""
+        ...
+
+    def quarantined_ops(self) -> list[QuarantinedOp]:
+        """Outbox entries set aside, in order."""
         ...
 
     def close(self) -> None: ...

@@ -147,6 +147,13 @@ class ChromaVectorStore:
             self._collection.modify(metadata=keep)
 
     def close(self) -> None:
-        # PersistentClient flushes on every write; dropping references releases the handles.
-        del self._collection
-        del self._client
+        """Release the client (closing twice is harmless). chromadb shares one system per
+        path within a process; closing the client stops it once no other client uses it, so
+        the files are let go and a new store can be made at the same path."""
+        client = self.__dict__.pop("_client", None)
+        self.__dict__.pop("_collection", None)
+        if client is not None and hasattr(client, "close"):
+            try:
+                client.close()
+            except Exception as exc:
+                raise StoreError(f"closing the chroma store at {self.path} failed: {exc}") from exc

@@ -18,6 +18,22 @@ for _name in list(os.environ):
         del os.environ[_name]
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fault-scale",
+        type=int,
+        default=1,
+        help="run the fault suite (tests/test_faults.py) N times longer: more kills, "
+        "isolation operations and bad-input examples",
+    )
+
+
+@pytest.fixture(scope="session")
+def fault_scale(request) -> int:
+    """How many times the CI size the fault suite runs (``--fault-scale``)."""
+    return max(1, int(request.config.getoption("--fault-scale")))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_outside_network():
     """Any connection attempt to a non-loopback address fails loudly."""

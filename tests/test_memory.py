@@ -135,10 +135,10 @@ def test_new_value_updates_and_old_value_stays_findable(memory):
     upd = updates[0]
     assert "Boston" in upd.previous_memory and "Denver" in upd.memory
 
-    current = memory.get(upd.id)
+    current = memory.get(upd.id, user_id="c")
     assert "Denver" in current.memory
     assert current.valid_from == datetime(2023, 6, 1, 10, tzinfo=UTC)
-    history = memory.history(upd.id)
+    history = memory.history(upd.id, user_id="c")
     assert [h.event for h in history] == [EventType.ADD, EventType.UPDATE]
     assert "Boston" in history[1].old_memory and "Denver" in history[1].new_memory
 
@@ -170,7 +170,7 @@ def test_retraction_deletes_the_fact_but_keeps_the_utterance(memory):
     deletes = [e for e in res.events(EventType.DELETE) if e.kind == MemoryKind.FACT]
     assert len(deletes) == 1, res.results
     assert "Google" in deletes[0].previous_memory
-    history = memory.history(deletes[0].id)
+    history = memory.history(deletes[0].id, user_id="c")
     assert [h.event for h in history] == [EventType.ADD, EventType.DELETE]
     current = memory.get_all(user_id="c")
     assert not any(m.kind == MemoryKind.FACT and "works at Google" in m.memory for m in current)
@@ -205,14 +205,16 @@ def test_infer_false_stores_verbatim(memory):
 def test_update_and_delete_by_id_with_history(memory):
     memory.add(say("I like tea.", "m1"), user_id="c", infer=False)
     (item,) = memory.get_all(user_id="c")
-    updated = memory.update(item.id, "Caroline likes green tea.", metadata={"src": "manual"})
+    updated = memory.update(
+        item.id, "Caroline likes green tea.", metadata={"src": "manual"}, user_id="c"
+    )
     assert updated.memory == "Caroline likes green tea." and updated.metadata["src"] == "manual"
     assert memory.search("green tea", user_id="c")[0].id == item.id
-    memory.delete(item.id)
+    memory.delete(item.id, user_id="c")
     with pytest.raises(MemoryNotFoundError):
-        memory.get(item.id)
+        memory.get(item.id, user_id="c")
     assert memory.search("green tea", user_id="c") == []
-    events = [h.event for h in memory.history(item.id)]
+    events = [h.event for h in memory.history(item.id, user_id="c")]
     assert events == [EventType.ADD, EventType.UPDATE, EventType.DELETE]
 
 
@@ -400,11 +402,15 @@ def test_metadata_filters_in_search_and_get_all(memory):
         (lambda m: m.search("rome", user_id="c", threshold=2), UserInputError),
         (lambda m: m.search("rome"), ScopeError),
         (lambda m: m.search("rome", user_id="c", filters={"a": {"bogus": 1}}), FilterError),
-        (lambda m: m.get("no-such-id"), MemoryNotFoundError),
-        (lambda m: m.update("no-such-id", "text"), MemoryNotFoundError),
+        (lambda m: m.get("no-such-id", user_id="c"), MemoryNotFoundError),
+        (lambda m: m.update("no-such-id", "text", user_id="c"), MemoryNotFoundError),
         (lambda m: m.update("", "text"), UserInputError),
-        (lambda m: m.delete("no-such-id"), MemoryNotFoundError),
-        (lambda m: m.history("no-such-id"), MemoryNotFoundError),
+        (lambda m: m.delete("no-such-id", user_id="c"), MemoryNotFoundError),
+        (lambda m: m.history("no-such-id", user_id="c"), MemoryNotFoundError),
+        (lambda m: m.get("no-such-id"), ScopeError),
+        (lambda m: m.update("no-such-id", "text"), ScopeError),
+        (lambda m: m.delete("no-such-id"), ScopeError),
+        (lambda m: m.history("no-such-id"), ScopeError),
         (lambda m: m.delete_all(), ScopeError),
         (lambda m: m.get_context("rome", user_id="c", token_budget="100"), TokenBudgetError),
         (lambda m: m.import_records([{"type": "memory", "id": "x"}]), UserInputError),

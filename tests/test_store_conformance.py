@@ -285,6 +285,11 @@ def test_history_and_audit(records):
                 )
             )
     assert records.history("m1") == rows
+    # with a scope, only the rows recorded with every id it gives
+    assert records.history("m1", Scope(user_id="alice")) == rows[:1]
+    assert records.history("m1", Scope(user_id="other")) == rows[1:]
+    assert records.history("m1", Scope(user_id="alice", run_id="x")) == []
+    assert records.history("m1", Scope()) == []
     assert records.history_scope("m1") == scope  # the first row's scope
     assert records.history_scope("nope") is None
     assert [a.id for a in records.audit(Scope(user_id="bob"))] == ["a1"]
@@ -331,6 +336,52 @@ def test_turns_buffer_and_extraction(records):
     assert records.extracted(run, ["t0", "t1", "t2"]) == {"t0", "t1"}
     assert [t.message.id for t in records.buffer(run)] == ["t2", "t3"]
     assert [m.id for m in records.recent_turns(run, 9)] == ["t0", "t1", "t2", "t3"]
+
+
+def test_quarantined_turns_are_set_aside_until_extracted(records):
+    run = Scope(user_id="alice", run_id="r1")
+    for n in range(3):
+        turn(n, run, records, {"infer": True})
+    at = T0 + timedelta(days=1)
+    with records.unit_of_work() as uow:
+        uow.quarantine_turns(run, ["t1"], "ValueError: boom", at)
+        uow.quarantine_turns(Scope(user_id="bob"), ["t2"], "not this scope", at)
+    assert [[m.id for m in b.messages] for b in records.unextracted(None)] == [["t0", "t2"]]
+    (aside,) = records.quarantined_turns(None)
+    assert [m.id for m in aside.messages] == ["t1"] and aside.scope == run
+    assert (aside.error, aside.quarantined_at, aside.options) == (
+        "ValueError: boom",
+        at,
+        {"infer": True},
+    )
+    assert records.quarantined_turns(Scope(user_id="bob")) == []
+    assert records.extracted(run, ["t1"]) == set()
+    with records.unit_of_work() as uow:  # a new error replaces the old one
+        uow.quarantine_turns(run, ["t1"], "ValueError: again", at)
+    assert [b.error for b in records.quarantined_turns(run)] == ["ValueError: again"]
+    with records.unit_of_work() as uow:
+        uow.mark_extracted(run, ["t1"])
+        uow.quarantine_turns(run, ["t1"], "too late: extracted turns stay extracted", at)
+    assert records.quarantined_turns(None) == []
+    assert [[m.id for m in b.messages] for b in records.unextracted(None)] == [["t0", "t2"]]
+
+
+def test_quarantined_vector_operations_leave_the_outbox(records):
+    vecs = np.ones((1, 3), dtype=np.float32)
+    with records.unit_of_work() as uow:
+        uow.enqueue(VectorOp("upsert", ["a"], vecs, [{"user_id": "x"}]))
+        uow.quarantine_op(VectorOp("delete", ["b", ""]), "StoreError: refused", T0)
+    assert [op.ids for _, op in records.pending()] == [["a"]]
+    (aside,) = records.quarantined_ops()
+    assert (aside.op.op, aside.op.ids, aside.error, aside.at) == (
+        "delete",
+        ["b", ""],
+        "StoreError: refused",
+        T0,
+    )
+    with records.unit_of_work() as uow:
+        uow.done([aside.seq])
+    assert records.quarantined_ops() == [] and len(records.pending()) == 1
 
 
 def test_summaries(records):

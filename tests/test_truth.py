@@ -176,6 +176,28 @@ def test_the_context_marks_a_former_value_and_shows_it_only_when_asked(memory):
     assert any("Kappa" in h.memory for h in hits)
 
 
+def test_search_shows_a_former_value_only_where_it_answers_the_question(memory):
+    say(
+        memory,
+        "Ines",
+        ("2022-09-01T10:00:00", "I work at Kappa Bank as an analyst."),
+        ("2024-02-01T10:00:00", "I now work at Sol Energy as a data scientist."),
+        ("2024-02-01T10:05:00", "I love hiking in the Pyrenees."),
+    )
+
+    def former(query: str, **kw) -> list[str]:
+        hits = memory.search(query, user_id="ines", limit=20, **kw)
+        return [h.memory for h in hits if h.status == MemoryStatus.SUPERSEDED]
+
+    unrelated = "What should we do this weekend?"
+    assert former(unrelated) == []
+    assert any("Kappa" in t for t in former(unrelated, include_superseded=True))
+    assert any("Kappa" in t for t in former("Where did Ines work before Sol Energy?"))
+    assert former("Where did Ines work before Sol Energy?", include_superseded=False) == []
+    listed = memory.get_all(user_id="ines")
+    assert listed and all(i.status == MemoryStatus.ACTIVE for i in listed)
+
+
 def test_the_profile_states_current_values_within_the_budget(memory):
     say(
         memory,

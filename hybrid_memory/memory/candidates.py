@@ -55,7 +55,9 @@ class SearchRequest:
     limit: int
     filter: Filter | None
     threshold: float | None
-    include_superseded: bool
+    include_superseded: bool | None
+    """True: former values too; False: current ones only; None: former values only where
+    they answer the question (see :meth:`SearchService.search`)."""
 
 
 class Candidates:

@@ -19,6 +19,7 @@ from hybrid_memory.embeddings import Embedder
 from hybrid_memory.errors import ConfigError
 from hybrid_memory.llm import LLMClient, LLMConfig, UsageHook
 from stores.base import RecordStore, VectorStore
+from stores.lockfile import DataDirLock
 
 
 @dataclass
@@ -117,6 +118,18 @@ VECTOR_STORES: dict[str, Callable[[MemoryConfig], VectorStore]] = {
     "chroma": _chroma,
     "memory": _in_memory_vectors,
 }
+
+
+EMBEDDED_RECORDS = ("sqlite",)
+EMBEDDED_VECTORS = ("chroma",)
+
+
+def lock_data_dir(config: MemoryConfig) -> DataDirLock | None:
+    """The single-writer lock of the data dir when an embedded store lives there (None for
+    in-process backends, which share nothing between processes)."""
+    if config.records.kind in EMBEDDED_RECORDS or config.vectors.kind in EMBEDDED_VECTORS:
+        return DataDirLock.acquire(config.data_dir)
+    return None
 
 
 def open_stores(config: MemoryConfig) -> tuple[RecordStore, VectorStore]:

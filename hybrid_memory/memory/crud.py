@@ -50,7 +50,10 @@ def history_entry(
     )
 
 
-def in_scope(item: MemoryItem, scope: Scope) -> bool:
+def in_scope(item: MemoryItem, scope: Scope | None) -> bool:
+    """Whether ``item`` carries every id of ``scope`` (None: the operator's any-scope path)."""
+    if scope is None:
+        return True
     return all(getattr(item, k) == v for k, v in scope.as_filter().items())
 
 
@@ -64,7 +67,7 @@ class Crud:
     locks: ScopeLocks
     outbox: Outbox
 
-    def get(self, memory_id: str, scope: Scope) -> MemoryItem:
+    def get(self, memory_id: str, scope: Scope | None) -> MemoryItem:
         item = self.records.get_memories([memory_id]).get(memory_id)
         if item is None or not in_scope(item, scope):
             raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
@@ -78,7 +81,7 @@ class Crud:
         return self.records.find_memories(scope, query)
 
     def update(
-        self, memory_id: str, text: str, metadata: dict, scope: Scope, actor: str | None
+        self, memory_id: str, text: str, metadata: dict, scope: Scope | None, actor: str | None
     ) -> MemoryItem:
         item = self.get(memory_id, scope)
         vec = self.embedder.embed_batch([text])[0]  # before the transaction
@@ -110,13 +113,13 @@ class Crud:
         self.outbox.drain()
         return updated
 
-    def _current(self, uow: UnitOfWork, memory_id: str, scope: Scope) -> MemoryItem:
+    def _current(self, uow: UnitOfWork, memory_id: str, scope: Scope | None) -> MemoryItem:
         item = uow.get_memories([memory_id]).get(memory_id)
         if item is None or not in_scope(item, scope):
             raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
         return item
 
-    def delete(self, memory_id: str, scope: Scope, actor: str | None) -> None:
+    def delete(self, memory_id: str, scope: Scope | None, actor: str | None) -> None:
         item = self.get(memory_id, scope)
         with self.locks.hold(item.scope.owner):
             with self.records.unit_of_work() as uow:
@@ -151,8 +154,10 @@ class Crud:
         self.outbox.drain()
         return len(items)
 
-    def history(self, memory_id: str, scope: Scope) -> list[HistoryEntry]:
-        owner = self.records.history_scope(memory_id)
-        if owner is None or any(getattr(owner, k) != v for k, v in scope.as_filter().items()):
+    def history(self, memory_id: str, scope: Scope | None) -> list[HistoryEntry]:
+        """The rows of ``memory_id`` written in ``scope`` (every row when None): an id freed by
+        a delete and reused by another scope has a history in each, never a shared one."""
+        rows = self.records.history(memory_id, scope)
+        if not rows:
             raise MemoryNotFoundError(f"no history for memory id {memory_id!r} in this scope")
-        return self.records.history(memory_id)
+        return rows

@@ -18,35 +18,40 @@ from datetime import datetime
 from typing import Any
 
 from hybrid_memory.config import MemoryConfig
-from hybrid_memory.filters import parse_filter
 from hybrid_memory.llm import UsageHook
-from hybrid_memory.memory import validate
 from hybrid_memory.memory.candidates import SearchRequest
 from hybrid_memory.memory.components import (
     build_embedder,
     build_llm,
     build_pipeline,
+    lock_data_dir,
     open_stores,
 )
 from hybrid_memory.memory.consolidate import AddOptions, Consolidation
 from hybrid_memory.memory.context import CONTEXT_TIERS
+from hybrid_memory.memory.contracts import (
+    AddArgs,
+    ContextArgs,
+    ReprocessArgs,
+    SearchArgs,
+    scope_ids,
+)
 from hybrid_memory.memory.crud import Crud
 from hybrid_memory.memory.facade_records import RecordsFacade
 from hybrid_memory.memory.ingest import Ingest
+from hybrid_memory.memory.lifecycle import Lifecycle
 from hybrid_memory.memory.locks import InFlight, ScopeLocks
 from hybrid_memory.memory.outbox import Outbox
 from hybrid_memory.memory.search import Search
-from hybrid_memory.messages import normalize_messages
 from hybrid_memory.models import (
     AddResult,
     MemoryContext,
     MemoryHit,
-    Scope,
 )
 from hybrid_memory.tokens import TokenCounter
 
 
-class HybridMemory(RecordsFacade):
+class HybridMemory(Lifecycle, RecordsFacade):
     """Long-term memory for assistants and agents, per user / agent / run.
 
     Args:
@@ -54,6 +59,11 @@ class HybridMemory(RecordsFacade):
         on_usage: called with ``(model, prompt_tokens, completion_tokens, category)`` after
             every model call of the memory pipeline (e.g. ``UsageTracker(...).record``).
         **overrides: fields of :class:`MemoryConfig` to set on top of ``config``.
+
+    With the embedded stores (SQLite, chroma), one memory at a time may have a data dir open:
+    another opener gets :class:`~hybrid_memory.errors.StoreLockedError` naming the holder,
+    until :meth:`close`. Whatever a crash left unprocessed is finished on open; what cannot be
+    processed is quarantined (:meth:`quarantined`), never a reason not to open.
 
     Example:
         >>> memory = HybridMemory(MemoryConfig(data_dir="./my-memory"))
@@ -75,18 +85,29 @@ class HybridMemory(RecordsFacade):
         self.config = config
         self.on_usage: UsageHook | None = on_usage
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.embedder = build_embedder(config)
-        self.llm = build_llm(config, self._report_usage)
-        self.pipeline = build_pipeline(config, self.llm)
-        self.records, self.vectors = open_stores(config)
-        self._wire()
-        self.records.ensure_embedder(self.embedder.name, self.embedder.dimension)
-        self.vectors.ensure_embedder(self.embedder.name, self.embedder.dimension)
-        self._recover()
+        # Taken first, so a second opener fails before it loads anything.
+        self._data_lock = lock_data_dir(config)
+        self._closed = False
+        try:
+            self.embedder = build_embedder(config)
+            self.llm = build_llm(config, self._report_usage)
+            self.pipeline = build_pipeline(config, self.llm)
+            self.records, self.vectors = open_stores(config)
+        except BaseException:
+            self._release_lock()
+            raise
+        try:
+            self._wire()
+            self.records.ensure_embedder(self.embedder.name, self.embedder.dimension)
+            self.vectors.ensure_embedder(self.embedder.name, self.embedder.dimension)
+            self._recover()
+        except BaseException:
+            self.close()
+            raise
 
     def _wire(self) -> None:
         config, counter = self.config, TokenCounter.for_model(self.config.summary.token_model)
-        self.outbox = Outbox(self.records, self.vectors)
+        self.outbox = Outbox(self.records, self.vectors, self.embedder)
         self._locks = ScopeLocks()
         consolidation = Consolidation(
             self.records, self.vectors, self.embedder, self.pipeline, config
@@ -121,31 +142,6 @@ class HybridMemory(RecordsFacade):
         if self.on_usage is not None:
             self.on_usage(model, prompt, completion, category)
 
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    def repair(self) -> int:
-        """Apply vector operations committed but not yet applied (after a crash); returns how
-        many were replayed. Runs automatically on open and after every write."""
-        return self.outbox.drain()
-
-    def _recover(self) -> None:
-        """On open: replay the vector outbox, then extract messages a crash left unprocessed
-        (with the offline pipeline only; a model-backed one waits for :meth:`reprocess`)."""
-        self.repair()
-        if self.pipeline.model_extractor is None:
-            self._ingest.reprocess(None)
-
-    def close(self) -> None:
-        """Release the stores. The object is unusable afterwards."""
-        self.records.close()
-        self.vectors.close()
-
-    def __enter__(self) -> HybridMemory:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
     # -- add ------------------------------------------------------------------------------------
 
     def add(
@@ -178,21 +174,30 @@ class HybridMemory(RecordsFacade):
             Messages whose id was already stored in this scope are skipped (idempotent re-add).
 
         Raises:
-            ScopeError, MessageFormatError, InputTooLargeError, UserInputError: bad input;
-                nothing was written.
+            ScopeError, MessageFormatError, InputTooLargeError, UserInputError: bad input
+                (see :mod:`~hybrid_memory.memory.contracts`); nothing was written.
+            ProcessingError: the messages were stored but could not be turned into memories
+                in a way a retry would repeat; they are quarantined (:meth:`quarantined`,
+                :meth:`repair`).
+            HybridMemoryError: a model, endpoint or store was unavailable after the messages
+                were stored; retrying the same add (same message ids) finishes it.
         """
-        scope = Scope.of(user_id, agent_id, run_id)
-        limits = self.config.limits
-        msgs = normalize_messages(
-            messages, max_chars=limits.max_message_chars, max_messages=limits.max_messages_per_add
+        args = AddArgs.check(
+            self.config.limits,
+            scope=scope_ids(user_id, agent_id, run_id),
+            messages=messages,
+            metadata=metadata,
+            infer=infer,
+            expires_at=expires_at,
+            actor=actor,
         )
         options = AddOptions(
-            metadata=validate.metadata(metadata, limits),
-            infer=validate.flag(infer, "infer"),
-            actor=actor,
-            expires_at=validate.when(expires_at, "expires_at"),
+            metadata=args.metadata,
+            infer=args.infer,
+            actor=args.actor,
+            expires_at=args.expires_at,
         )
-        return self._ingest.add(scope, msgs, options)
+        return self._ingest.add(args.scope, args.messages, options)
 
     def reprocess(
         self,
@@ -203,8 +208,12 @@ class HybridMemory(RecordsFacade):
     ) -> AddResult:
         """Extract the stored messages that were never processed (a crash or a failure after
         they were saved), in order; idempotent: processed messages are never extracted twice.
-        Without ids, every scope is processed."""
-        scope = Scope.of(user_id, agent_id, run_id, require=False)
+        Without ids, every scope is processed. A batch that fails in a way a retry would
+        repeat is quarantined (with a :class:`~hybrid_memory.errors.QuarantineWarning`) and
+        the others go on."""
+        scope = ReprocessArgs.check(
+            self.config.limits, scope=scope_ids(user_id, agent_id, run_id)
+        ).scope
         return self._ingest.reprocess(None if scope.is_empty else scope)
 
     # -- search and context ---------------------------------------------------------------------
@@ -219,7 +228,7 @@ class HybridMemory(RecordsFacade):
         limit: int = 10,
         filters: dict[str, Any] | None = None,
         threshold: float | None = None,
-        include_superseded: bool = True,
+        include_superseded: bool | None = None,
     ) -> list[MemoryHit]:
         """Hybrid search within one scope: dense + BM25 fused, entity/recency/importance boosts.
 
@@ -228,19 +237,31 @@ class HybridMemory(RecordsFacade):
             limit: how many hits at most (1-1000).
             filters: metadata filters (see :mod:`hybrid_memory.filters`); they only narrow.
             threshold: minimum ``score`` (0-1) of a returned hit.
-            include_superseded: also return former values (ranked below current ones unless the
-                query asks about the past).
+            include_superseded: ``None`` (the default) returns a former value only where it
+                answers the question: when the query asks about the past ("before", "when",
+                "used to") or about that value's attribute ("Where did I live?"), as the
+                context does. ``True`` returns former values too (ranked below current ones
+                unless the query asks about the past); ``False`` current memories only.
 
         Returns:
             Hits, best first; ``score`` is higher for more relevant memories.
         """
-        request = SearchRequest(
-            scope=Scope.of(user_id, agent_id, run_id),
-            query=validate.query(query, self.config.limits),
-            limit=validate.search_limit(limit),
-            filter=parse_filter(filters),
-            threshold=validate.threshold(threshold),
+        args = SearchArgs.check(
+            self.config.limits,
+            scope=scope_ids(user_id, agent_id, run_id),
+            query=query,
+            limit=limit,
+            filters=filters,
+            threshold=threshold,
             include_superseded=include_superseded,
+        )
+        request = SearchRequest(
+            scope=args.scope,
+            query=args.query,
+            limit=args.limit,
+            filter=args.filter,
+            threshold=args.threshold,
+            include_superseded=args.include_superseded,
         )
         return self._search.search(request)
 
@@ -273,24 +294,30 @@ class HybridMemory(RecordsFacade):
             present_ids: Ids of messages the caller already sends verbatim; observations
                 that only repeat them are left out (as for the recent turns).
         """
-        scope = Scope.of(user_id, agent_id, run_id)
-        chosen = validate.tiers(tiers)
-        present = validate.present_ids(present_ids)
-        budget = validate.token_budget(token_budget)
-        counter = TokenCounter.for_model(validate.model_name(model))
+        args = ContextArgs.check(
+            self.config.limits,
+            scope=scope_ids(user_id, agent_id, run_id),
+            tiers=tiers,
+            present_ids=present_ids,
+            token_budget=token_budget,
+            model=model,
+            query=query,
+            limit=limit,
+            filters=filters,
+        )
         request = SearchRequest(
-            scope=scope.owner,
-            query=validate.query(query, self.config.limits) if "memories" in chosen else query,
-            limit=validate.search_limit(limit),
-            filter=parse_filter(filters),
+            scope=args.scope.owner,
+            query=args.query,
+            limit=args.limit,
+            filter=args.filter,
             threshold=None,
             include_superseded=True,
         )
         return self._search.context(
             request,
-            run=scope,
-            tiers=chosen,
-            token_budget=budget,
-            counter=counter,
-            present_ids=present,
+            run=args.scope,
+            tiers=args.tiers,
+            token_budget=args.token_budget,
+            counter=TokenCounter.for_model(args.model),
+            present_ids=args.present_ids,
         )

@@ -8,13 +8,21 @@ from typing import Any
 
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
-from hybrid_memory.filters import parse_filter
-from hybrid_memory.memory import validate
+from hybrid_memory.memory.contracts import (
+    AuditArgs,
+    ByIdArgs,
+    DeleteArgs,
+    ListArgs,
+    ScopeArgs,
+    UpdateArgs,
+    scope_ids,
+    validate_records,
+)
 from hybrid_memory.memory.crud import Crud
 from hybrid_memory.memory.ingest import Ingest
 from hybrid_memory.memory.locks import ScopeLocks
 from hybrid_memory.memory.outbox import Outbox
-from hybrid_memory.memory.transfer import export_records, import_batch, validate_records
+from hybrid_memory.memory.transfer import export_records, import_batch
 from hybrid_memory.models import AuditEntry, HistoryEntry, MemoryItem, Message, Scope
 from hybrid_memory.tokens import TokenCounter
 from stores.base import RecordStore, VectorStore
@@ -34,6 +42,13 @@ class RecordsFacade:
     _counter: TokenCounter
 
     # -- by id and by scope ---------------------------------------------------------------------
+    #
+    # By-id calls look the id up within the scope given: the memory must carry every scope id
+    # passed, and at least one must be passed. ``all_scopes=True`` is the operator's explicit
+    # path to any scope; a service must never pass it through from its clients.
+
+    def _by_id(self, contract: type[ByIdArgs], **arguments: Any) -> Any:
+        return contract.check(self.config.limits, **arguments)
 
     def get(
         self,
@@ -42,10 +57,21 @@ class RecordsFacade:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
+        all_scopes: bool = False,
     ) -> MemoryItem:
-        """One memory by id. With scope ids given, a memory of another scope is not found."""
-        scope = Scope.of(user_id, agent_id, run_id, require=False)
-        return self._crud.get(validate.memory_id(memory_id), scope)
+        """One memory by id, within the scope given (see the note above on ``all_scopes``).
+
+        Raises:
+            ScopeError: no scope id was given (and not ``all_scopes=True``).
+            MemoryNotFoundError: no memory with that id carries the scope ids given.
+        """
+        args = self._by_id(
+            ByIdArgs,
+            memory_id=memory_id,
+            scope=scope_ids(user_id, agent_id, run_id),
+            all_scopes=all_scopes,
+        )
+        return self._crud.get(args.memory_id, None if args.all_scopes else args.scope)
 
     def get_all(
         self,
@@ -55,13 +81,20 @@ class RecordsFacade:
         run_id: str | None = None,
         filters: dict[str, Any] | None = None,
         limit: int | None = None,
-        include_superseded: bool = False,
+        include_superseded: bool | None = None,
     ) -> list[MemoryItem]:
-        """Every current (unexpired) memory of the scope, newest first."""
-        scope = Scope.of(user_id, agent_id, run_id)
-        return self._crud.get_all(
-            scope, parse_filter(filters), validate.list_limit(limit), include_superseded
+        """Every current (unexpired) memory of the scope, newest first; former values too with
+        ``include_superseded=True`` (``None``, the default, is current memories only: with no
+        question to answer, no former value is asked for; see :meth:`search`)."""
+        args = ListArgs.check(
+            self.config.limits,
+            scope=scope_ids(user_id, agent_id, run_id),
+            filters=filters,
+            limit=limit,
+            include_superseded=include_superseded,
         )
+        every = bool(args.include_superseded)
+        return self._crud.get_all(args.scope, args.filter, args.limit, every)
 
     def update(
         self,
@@ -73,12 +106,21 @@ class RecordsFacade:
         agent_id: str | None = None,
         run_id: str | None = None,
         actor: str | None = None,
+        all_scopes: bool = False,
     ) -> MemoryItem:
-        """Replace a memory's text (and optionally merge metadata); recorded in its history."""
-        text = validate.memory_text(text, self.config.limits)
-        meta = validate.metadata(metadata, self.config.limits)
-        scope = Scope.of(user_id, agent_id, run_id, require=False)
-        return self._crud.update(validate.memory_id(memory_id), text, meta, scope, actor)
+        """Replace a memory's text (and optionally merge metadata); recorded in its history.
+        The memory is looked up like :meth:`get` does."""
+        args = self._by_id(
+            UpdateArgs,
+            memory_id=memory_id,
+            scope=scope_ids(user_id, agent_id, run_id),
+            all_scopes=all_scopes,
+            text=text,
+            metadata=metadata,
+            actor=actor,
+        )
+        scope = None if args.all_scopes else args.scope
+        return self._crud.update(args.memory_id, args.text, args.metadata, scope, args.actor)
 
     def delete(
         self,
@@ -88,10 +130,18 @@ class RecordsFacade:
         agent_id: str | None = None,
         run_id: str | None = None,
         actor: str | None = None,
+        all_scopes: bool = False,
     ) -> None:
-        """Delete one memory (its history keeps a DELETE row)."""
-        scope = Scope.of(user_id, agent_id, run_id, require=False)
-        self._crud.delete(validate.memory_id(memory_id), scope, actor)
+        """Delete one memory (its history keeps a DELETE row). The memory is looked up like
+        :meth:`get` does."""
+        args = self._by_id(
+            DeleteArgs,
+            memory_id=memory_id,
+            scope=scope_ids(user_id, agent_id, run_id),
+            all_scopes=all_scopes,
+            actor=actor,
+        )
+        self._crud.delete(args.memory_id, None if args.all_scopes else args.scope, args.actor)
 
     def delete_all(
         self,
@@ -103,7 +153,10 @@ class RecordsFacade:
     ) -> int:
         """Delete every memory, turn and summary of the scope (requires at least one id; other
         scopes are untouched). Returns how many memories were deleted."""
-        return self._crud.delete_all(Scope.of(user_id, agent_id, run_id), actor)
+        args = ScopeArgs.check(
+            self.config.limits, scope=scope_ids(user_id, agent_id, run_id), actor=actor
+        )
+        return self._crud.delete_all(args.scope, args.actor)
 
     def history(
         self,
@@ -112,10 +165,18 @@ class RecordsFacade:
         user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
+        all_scopes: bool = False,
     ) -> list[HistoryEntry]:
-        """The audit trail of one memory, oldest first (also after it was deleted)."""
-        scope = Scope.of(user_id, agent_id, run_id, require=False)
-        return self._crud.history(validate.memory_id(memory_id), scope)
+        """The audit trail of one memory id, oldest first (also after it was deleted): the rows
+        written in the scope given (an id reused by another scope later shows there, not
+        here). ``all_scopes=True`` gives every row of the id."""
+        args = self._by_id(
+            ByIdArgs,
+            memory_id=memory_id,
+            scope=scope_ids(user_id, agent_id, run_id),
+            all_scopes=all_scopes,
+        )
+        return self._crud.history(args.memory_id, None if args.all_scopes else args.scope)
 
     def reset(self) -> None:
         """Delete everything: every scope's memories, history, turns and summaries."""
@@ -133,8 +194,10 @@ class RecordsFacade:
         agent_id: str | None = None,
         run_id: str | None = None,
     ) -> list[AuditEntry]:
-        """Model failures recovered from, oldest first (all scopes when no id is given)."""
-        return self.records.audit(Scope.of(user_id, agent_id, run_id, require=False))
+        """Model failures recovered from and records quarantined, oldest first (all scopes when
+        no id is given)."""
+        args = AuditArgs.check(self.config.limits, scope=scope_ids(user_id, agent_id, run_id))
+        return self.records.audit(args.scope)
 
     # -- export / import ------------------------------------------------------------------------
 
@@ -143,13 +206,13 @@ class RecordsFacade:
     ) -> list[dict[str, Any]]:
         """Every record of the scope as JSON-ready dicts: memories (current and superseded),
         messages and summaries. Write them one per line for JSON Lines."""
-        return export_records(self.records, Scope.of(user_id, agent_id, run_id))
+        return export_records(self.records, self._scope(user_id, agent_id, run_id))
 
     def import_records(self, records: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Load records written by :meth:`export` (into the scopes they name). Records already
         present (same memory id / message id) are skipped, so importing twice is harmless.
         Everything is validated first; on bad input nothing is written."""
-        batch = validate_records(records)
+        batch = validate_records(records, self.config.limits)
         with self._locks.exclusive():
             counts = import_batch(self.records, self.embedder, self.config, self._counter, batch)
             for scope in dict.fromkeys(s for s, _ in batch.messages):
@@ -157,22 +220,26 @@ class RecordsFacade:
         self.outbox.drain()
         return counts
 
+    def _scope(self, user_id: Any, agent_id: Any, run_id: Any) -> Scope:
+        """The one scope of a call that takes nothing else (at least one id)."""
+        return ScopeArgs.check(self.config.limits, scope=scope_ids(user_id, agent_id, run_id)).scope
+
     # -- tiers, for inspection ------------------------------------------------------------------
 
     def get_summary(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
     ) -> str:
         """The running summary of exactly this scope ("" when nothing left the buffer yet)."""
-        return self.records.summary(Scope.of(user_id, agent_id, run_id)).text
+        return self.records.summary(self._scope(user_id, agent_id, run_id)).text
 
     def get_buffer(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
     ) -> list[Message]:
         """The recent turns of exactly this scope, oldest first."""
-        return [t.message for t in self.records.buffer(Scope.of(user_id, agent_id, run_id))]
+        return [t.message for t in self.records.buffer(self._scope(user_id, agent_id, run_id))]
 
     def get_messages(
         self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
     ) -> list[Message]:
         """Every stored message of the scope (all runs when no run_id), in order."""
-        return [m for _, m in self.records.turns(Scope.of(user_id, agent_id, run_id))]
+        return [m for _, m in self.records.turns(self._scope(user_id, agent_id, run_id))]

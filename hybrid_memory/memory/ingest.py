@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hybrid_memory.config import MemoryConfig
-from hybrid_memory.errors import StoreError
+from hybrid_memory.errors import HybridMemoryError, ProcessingError, StoreError
 from hybrid_memory.fallback import Fallback
 from hybrid_memory.memory.commit import commit
 from hybrid_memory.memory.components import Pipeline
@@ -28,10 +28,11 @@ from hybrid_memory.memory.fold import plan_fold
 from hybrid_memory.memory.locks import InFlight, ScopeLocks
 from hybrid_memory.memory.outbox import Outbox
 from hybrid_memory.memory.plan import Plan, PlanConflict
+from hybrid_memory.memory.quarantine import quarantine_messages
 from hybrid_memory.messages import to_chat
 from hybrid_memory.models import AddResult, AuditEntry, Message, Scope, parse_datetime, utcnow
 from hybrid_memory.tokens import TokenCounter
-from stores.base import RecordStore
+from stores.base import PendingBatch, RecordStore
 
 CONTEXT_TURNS = 12
 """How many earlier turns of the run the extractor sees (to resolve "you", "she"...)."""
@@ -74,18 +75,66 @@ class Ingest:
 
     def add(self, scope: Scope, messages: list[Message], options: AddOptions) -> AddResult:
         """Remember ``messages`` (already validated) in ``scope``. Messages whose id is already
-        stored in the scope are skipped, so a retried add does not duplicate anything."""
+        stored in the scope are skipped, so a retried add does not duplicate anything; those
+        an earlier attempt stored but did not finish (it failed after saving them) are
+        finished now, with the options they were stored with."""
         new, context = self._persist(scope, messages, options)
         ids = [m.id for m in messages if m.id]
-        if not new:
-            return AddResult(message_ids=ids)
-        claimed = self.in_flight.claim(scope, [m.id for m in new if m.id])
-        try:
-            result = self._process(scope, new, context, options)
-        finally:
-            self.in_flight.release(scope, claimed)
+        result = AddResult()
+        for batch in self._unfinished(scope, ids, new):
+            done = self._run(batch.scope, batch.messages, options_from(batch.options), None)
+            result.results.extend(done.results)
+        if new:
+            result.results.extend(self._run(scope, new, options, context).results)
         result.message_ids = ids
         return result
+
+    def _unfinished(
+        self, scope: Scope, ids: Sequence[str], new: Sequence[Message]
+    ) -> list[PendingBatch]:
+        """Messages of this add that were stored before and never processed."""
+        wanted = set(ids) - {m.id for m in new}
+        if not wanted:
+            return []
+        batches = self.records.unextracted(scope) + self.records.quarantined_turns(scope)
+        out = []
+        for batch in batches:
+            mine = [m for m in batch.messages if m.id in wanted]
+            if batch.scope.key == scope.key and mine:
+                out.append(PendingBatch(batch.scope, batch.options, mine))
+        return out
+
+    def _run(
+        self,
+        scope: Scope,
+        messages: list[Message],
+        options: AddOptions,
+        context: list[Message] | None,
+    ) -> AddResult:
+        """Stages 2-4 for messages of this add. A failure that a retry would repeat (not a
+        :class:`HybridMemoryError`, which is a model, endpoint or store being unavailable)
+        quarantines them and raises :class:`ProcessingError`."""
+        claimed = self.in_flight.claim(scope, [m.id for m in messages if m.id])
+        try:
+            if context is None:
+                messages = [m for m in messages if m.id in claimed]
+                if not messages:
+                    return AddResult()
+                context = self._context(scope, messages)
+            return self._process(scope, messages, context, options)
+        except HybridMemoryError:
+            raise
+        except Exception as exc:
+            ids = [m.id for m in messages if m.id]
+            error = quarantine_messages(self.records, scope, messages, exc, warn=False)
+            raise ProcessingError(
+                f"{len(ids)} message(s) {ids} were stored, but turning them into memories "
+                f"failed ({error}); they are quarantined: memory.quarantined() lists them and "
+                "memory.repair() retries them. Nothing else was affected.",
+                message_ids=ids,
+            ) from exc
+        finally:
+            self.in_flight.release(scope, claimed)
 
     def _persist(
         self, scope: Scope, messages: list[Message], options: AddOptions
@@ -152,9 +201,13 @@ class Ingest:
                 except PlanConflict:
                     continue
 
-    def reprocess(self, scope: Scope | None) -> AddResult:
+    def reprocess(self, scope: Scope | None, *, on_open: bool = False) -> AddResult:
         """Extract the stored messages that were never processed, in order, each batch with the
-        options of the add that stored it. Messages of an add still running are left to it."""
+        options of the add that stored it. Messages of an add still running are left to it.
+
+        A batch whose processing fails in a way a retry would repeat is quarantined and the
+        next batch goes on; on open (``on_open``) every failure is, so that nothing stored can
+        keep the memory from opening."""
         total = AddResult()
         for batch in self.records.unextracted(scope):
             ids = self.in_flight.claim(batch.scope, [m.id for m in batch.messages if m.id])
@@ -162,17 +215,42 @@ class Ingest:
                 messages = [m for m in batch.messages if m.id in ids]
                 if not messages:
                     continue
-                done = self._process(
-                    batch.scope,
-                    messages,
-                    self._context(batch.scope, messages),
-                    options_from(batch.options),
-                )
+                try:
+                    done = self._process(
+                        batch.scope,
+                        messages,
+                        self._context(batch.scope, messages),
+                        options_from(batch.options),
+                    )
+                except Exception as exc:
+                    if isinstance(exc, HybridMemoryError) and not on_open:
+                        raise
+                    quarantine_messages(self.records, batch.scope, messages, exc)
+                    continue
             finally:
                 self.in_flight.release(batch.scope, ids)
             total.results.extend(done.results)
             total.message_ids.extend(m.id for m in messages if m.id)
         return total
+
+    def retry_quarantined(self) -> list[str]:
+        """Process the quarantined batches again; returns the message ids done now (a batch
+        that fails again stays quarantined, with the new error)."""
+        done: list[str] = []
+        for batch in self.records.quarantined_turns(None):
+            ids = self.in_flight.claim(batch.scope, [m.id for m in batch.messages if m.id])
+            messages = [m for m in batch.messages if m.id in ids]
+            try:
+                if messages:
+                    context = self._context(batch.scope, messages)
+                    options = options_from(batch.options)
+                    self._process(batch.scope, messages, context, options)
+                    done.extend(m.id for m in messages if m.id)
+            except Exception as exc:  # still failing: it stays aside, with this error
+                quarantine_messages(self.records, batch.scope, messages, exc, warn=False)
+            finally:
+                self.in_flight.release(batch.scope, ids)
+        return done
 
     def _context(self, scope: Scope, messages: Sequence[Message]) -> list[Message]:
         """The turns of the run before ``messages``."""

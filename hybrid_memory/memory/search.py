@@ -7,7 +7,8 @@ Reads take no lock: each call sees the store as it is when it runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from hybrid_memory.config import RetrievalConfig
 from hybrid_memory.embeddings import Embedder
@@ -39,10 +40,23 @@ class Search:
         self.questions = Questions(embedder)
 
     def search(self, request: SearchRequest) -> list[MemoryHit]:
-        """Hits for ``request``, best first (``score`` in 0-1, higher = more relevant)."""
-        return self._ranked(request, self.questions.read(request.query))
+        """Hits for ``request``, best first (``score`` in 0-1, higher = more relevant).
 
-    def _ranked(self, request: SearchRequest, question: Question) -> list[MemoryHit]:
+        With ``include_superseded=None`` a former value is returned only where it answers the
+        question, as in the context: when the query asks about the past ("before", "when",
+        "used to") or about that value's attribute ("Where did I live?")."""
+        question = self.questions.read(request.query)
+        if request.include_superseded is not None:
+            return self._ranked(request, question)
+        wide = replace(request, include_superseded=True)
+        return self._ranked(wide, question, keep=_answering(request.query, question))
+
+    def _ranked(
+        self,
+        request: SearchRequest,
+        question: Question,
+        keep: Callable[[MemoryHit], bool] | None = None,
+    ) -> list[MemoryHit]:
         now = utcnow()
         qvec = self.embedder.embed_batch([request.query])[0]
         stats = self.records.scope_stats(request.scope)
@@ -61,11 +75,12 @@ class Search:
         for cand, score in scored:
             if request.threshold is not None and score < request.threshold:
                 continue
-            hits.append(
-                MemoryHit(
-                    **cand.item.model_dump(), score=round(score, 6), score_details=cand.details
-                )
+            hit = MemoryHit(
+                **cand.item.model_dump(), score=round(score, 6), score_details=cand.details
             )
+            if keep is not None and not keep(hit):
+                continue
+            hits.append(hit)
             if len(hits) >= request.limit:
                 break
         return hits
@@ -87,12 +102,7 @@ class Search:
         current: list[MemoryItem] = []
         if "memories" in tiers:
             question = self.questions.read(request.query)
-            past = question.former or question.when or asks_about_past(request.query)
-            hits = [
-                h
-                for h in self._ranked(request, question)
-                if h.status == MemoryStatus.ACTIVE or past or question.answered_by(h.attribute)
-            ]
+            hits = self._ranked(request, question, keep=_answering(request.query, question))
             current = profile(self.records, request.scope, utcnow(), request.filter)
         summary = self.records.summary(run).text if "summary" in tiers else ""
         recent = (
@@ -109,3 +119,14 @@ class Search:
             counter=counter,
             present_ids=present_ids,
         )
+
+
+def _answering(query: str, question: Question) -> Callable[[MemoryHit], bool]:
+    """Which hits a reader of ``query`` should see: current ones, and a former value only when
+    the query asks about the past or about that value's attribute."""
+    past = question.former or question.when or asks_about_past(query)
+
+    def keep(hit: MemoryHit) -> bool:
+        return hit.status == MemoryStatus.ACTIVE or past or question.answered_by(hit.attribute)
+
+    return keep

@@ -3,17 +3,15 @@ JSON-ready records, one per line for JSON Lines."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
-from hybrid_memory.errors import UserInputError
 from hybrid_memory.memory.changes import vector_meta
+from hybrid_memory.memory.contracts import ImportBatch
 from hybrid_memory.memory.crud import history_entry
 from hybrid_memory.messages import to_chat
-from hybrid_memory.models import EventType, MemoryItem, Message, Scope, utcnow
+from hybrid_memory.models import EventType, Scope, utcnow
 from hybrid_memory.tokens import TokenCounter
 from stores.base import ALL_STATUSES, MemoryQuery, RecordStore, RunSummary, VectorOp
 
@@ -38,52 +36,6 @@ def export_records(records: RecordStore, scope: Scope) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-@dataclass
-class ImportBatch:
-    """Records validated for import, grouped by type."""
-
-    memories: list[MemoryItem] = field(default_factory=list)
-    messages: list[tuple[Scope, Message]] = field(default_factory=list)
-    summaries: list[tuple[Scope, dict[str, Any]]] = field(default_factory=list)
-
-
-def _one(batch: ImportBatch, record: dict[str, Any]) -> None:
-    body = {k: v for k, v in record.items() if k != "type"}
-    if record["type"] == "memory":
-        item = MemoryItem.model_validate(body)
-        Scope.of(item.user_id, item.agent_id, item.run_id)
-        batch.memories.append(item)
-        return
-    scope = Scope.of(body.get("user_id"), body.get("agent_id"), body.get("run_id"))
-    if record["type"] == "message":
-        batch.messages.append((scope, Message.model_validate(body.get("message"))))
-    else:
-        if not isinstance(body.get("summary"), str):
-            raise UserInputError("a summary record needs a string 'summary'")
-        batch.summaries.append((scope, body))
-
-
-def validate_records(records: Sequence[dict[str, Any]]) -> ImportBatch:
-    """Check every record before anything is written."""
-    batch = ImportBatch()
-    for n, record in enumerate(records, 1):
-        if not isinstance(record, dict) or record.get("type") not in (
-            "memory",
-            "message",
-            "summary",
-        ):
-            raise UserInputError(
-                f"record {n}: expected a dict with type 'memory', 'message' or 'summary'"
-            )
-        try:
-            _one(batch, record)
-        except UserInputError as exc:
-            raise UserInputError(f"record {n}: {exc}") from None
-        except ValueError as exc:
-            raise UserInputError(f"record {n} is malformed: {exc}") from None
-    return batch
 
 
 def import_batch(
@@ -114,13 +66,12 @@ def import_batch(
             if not uow.message_ids_exist(scope, [message.id] if message.id else []):
                 tokens = counter.count_message(to_chat(message))
                 uow.insert_turn(scope, message, tokens, now, {})
+                # The memories these messages produced come with the export: extracting them
+                # again on the next open would add the same facts a second time.
+                uow.mark_extracted(scope, [message.id] if message.id else [])
                 counts["messages"] += 1
-        for scope, body in batch.summaries:
+        for scope, text, folded in batch.summaries:
             if not uow.summary(scope).text:
-                text = body["summary"]
-                summary = RunSummary(
-                    text, counter.count_text(text), int(body.get("turns_folded") or 0)
-                )
-                uow.set_summary(scope, summary, now)
+                uow.set_summary(scope, RunSummary(text, counter.count_text(text), folded), now)
                 counts["summaries"] += 1
     return counts

@@ -21,6 +21,7 @@ from stores.base import (
     BufferedTurn,
     MemoryQuery,
     PendingBatch,
+    QuarantinedOp,
     RunSummary,
     ScopeStats,
     VectorOp,
@@ -43,6 +44,7 @@ class Turn:
     options: dict[str, Any]
     in_buffer: bool = True
     extracted: bool = False
+    quarantined: tuple[str, datetime] | None = None
 
 
 @dataclass
@@ -56,6 +58,7 @@ class State:
     turns: list[Turn] = field(default_factory=list)
     summaries: dict[str, tuple[Scope, RunSummary]] = field(default_factory=dict)
     outbox: list[tuple[int, VectorOp]] = field(default_factory=list)
+    set_aside: list[QuarantinedOp] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     counter: int = 0
 
@@ -193,7 +196,18 @@ class InMemoryUnitOfWork(_Reads):
     def mark_extracted(self, scope: Scope, message_ids: Sequence[str]) -> None:
         for t in self._state.turns:
             if t.scope.key == scope.key and t.message.id in message_ids:
-                t.extracted = True
+                t.extracted, t.quarantined = True, None
+
+    def quarantine_turns(
+        self, scope: Scope, message_ids: Sequence[str], error: str, at: datetime
+    ) -> None:
+        for t in self._state.turns:
+            if t.scope.key == scope.key and t.message.id in message_ids and not t.extracted:
+                t.quarantined = (error, at)
+
+    def quarantine_op(self, op: VectorOp, error: str, at: datetime) -> None:
+        entry = QuarantinedOp(self._state.next(), copy.deepcopy(op), error, at)
+        self._state.set_aside.append(entry)
 
     def evict(self, seqs: Sequence[int]) -> None:
         for t in self._state.turns:
@@ -208,6 +222,7 @@ class InMemoryUnitOfWork(_Reads):
 
     def done(self, seqs: Sequence[int]) -> None:
         self._state.outbox = [(s, op) for s, op in self._state.outbox if s not in seqs]
+        self._state.set_aside = [q for q in self._state.set_aside if q.seq not in seqs]
 
     def reset(self) -> None:
         self._state.clear()
@@ -284,8 +299,12 @@ class InMemoryRecordStore(_Reads):
         times = [i.event_time or i.created_at for i in active]
         return ScopeStats(len(active), min(times, default=None), max(times, default=None))
 
-    def history(self, memory_id: str) -> list[HistoryEntry]:
-        return [e for e, _ in self._state.history if e.memory_id == memory_id]
+    def history(self, memory_id: str, scope: Scope | None = None) -> list[HistoryEntry]:
+        return [
+            e
+            for e, s in self._state.history
+            if e.memory_id == memory_id and (scope is None or in_scope(scope, s))
+        ]
 
     def history_scope(self, memory_id: str) -> Scope | None:
         return next((s for e, s in self._state.history if e.memory_id == memory_id), None)
@@ -314,18 +333,34 @@ class InMemoryRecordStore(_Reads):
         return [v for v in self._state.summaries.values() if in_scope(scope, v[0])]
 
     def unextracted(self, scope: Scope | None) -> list[PendingBatch]:
+        return self._batches(scope, quarantined=False)
+
+    def quarantined_turns(self, scope: Scope | None) -> list[PendingBatch]:
+        return self._batches(scope, quarantined=True)
+
+    def _batches(self, scope: Scope | None, *, quarantined: bool) -> list[PendingBatch]:
         groups: list[PendingBatch] = []
         for t in self._state.turns:
-            if t.extracted or (scope is not None and not in_scope(scope, t.scope)):
+            if t.extracted or (t.quarantined is not None) != quarantined:
                 continue
+            if scope is not None and not in_scope(scope, t.scope):
+                continue
+            error, at = t.quarantined or (None, None)
             last = groups[-1] if groups else None
-            if last is None or last.scope.key != t.scope.key or last.options != t.options:
-                groups.append(PendingBatch(t.scope, copy.deepcopy(t.options)))
+            if last is None or (last.scope.key, last.options, last.error) != (
+                t.scope.key,
+                t.options,
+                error,
+            ):
+                groups.append(PendingBatch(t.scope, copy.deepcopy(t.options), [], error, at))
             groups[-1].messages.append(t.message)
         return groups
 
     def pending(self) -> list[tuple[int, VectorOp]]:
         return list(self._state.outbox)
+
+    def quarantined_ops(self) -> list[QuarantinedOp]:
+        return list(self._state.set_aside)
 
     def close(self) -> None:
         return None

@@ -105,10 +105,20 @@ _V1 = (
     )""",
 )
 
+_V2 = (
+    # A turn whose processing failed, or an outbox entry the vector store refused, is set
+    # aside with the error, so that it stops nothing else (see HybridMemory.quarantined).
+    "ALTER TABLE turns ADD COLUMN quarantined TEXT",
+    "ALTER TABLE turns ADD COLUMN quarantined_at TEXT",
+    "ALTER TABLE outbox ADD COLUMN quarantined TEXT",
+    "ALTER TABLE outbox ADD COLUMN quarantined_at TEXT",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, _V1, "memories with FTS5, entities, history, turns, audit, summaries, outbox"),
+    Migration(2, _V2, "quarantine of turns and outbox entries that cannot be processed"),
     Migration(
-        2,
+        3,
         (
             "ALTER TABLE memories ADD COLUMN aspect TEXT",
             "ALTER TABLE memories ADD COLUMN value TEXT",

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from hybrid_memory.models import AuditEntry, HistoryEntry, Message, Scope
-from stores.base import BufferedTurn, PendingBatch, RunSummary, VectorOp
+from stores.base import BufferedTurn, PendingBatch, QuarantinedOp, RunSummary, VectorOp
 from stores.sqlite.db import Db
-from stores.sqlite.rows import row_scope, row_to_audit, row_to_history, scope_condition
+from stores.sqlite.rows import dt, row_scope, row_to_audit, row_to_history, scope_condition
 
 
 class TurnReads(Db):
@@ -44,27 +44,39 @@ class TurnReads(Db):
         ]
 
     def unextracted(self, scope: Scope | None) -> list[PendingBatch]:
+        return self._batches(scope, quarantined=False)
+
+    def quarantined_turns(self, scope: Scope | None) -> list[PendingBatch]:
+        return self._batches(scope, quarantined=True)
+
+    def _batches(self, scope: Scope | None, *, quarantined: bool) -> list[PendingBatch]:
         sql = (
-            "SELECT scope_key, user_id, agent_id, run_id, options, raw FROM turns t "
-            "WHERE extracted = 0"
+            "SELECT scope_key, user_id, agent_id, run_id, options, raw, quarantined, "
+            "quarantined_at FROM turns t WHERE extracted = 0 AND quarantined IS "
+            + ("NOT NULL" if quarantined else "NULL")
         )
         params: list[Any] = []
         if scope is not None:
             cond, params = scope_condition(scope, alias="t")
             sql += f" AND {cond}"
         groups: list[PendingBatch] = []
-        last: tuple[str, str] | None = None
+        last: tuple[str, str, str | None] | None = None
         for r in self._query(sql + " ORDER BY seq", params):
-            key = (r["scope_key"], r["options"])
+            key = (r["scope_key"], r["options"], r["quarantined"])
             if key != last:
-                groups.append(PendingBatch(row_scope(r), json.loads(r["options"])))
+                options = _options(r["options"])
+                at = dt(r["quarantined_at"])
+                groups.append(PendingBatch(row_scope(r), options, [], r["quarantined"], at))
                 last = key
             groups[-1].messages.append(Message.model_validate_json(r["raw"]))
         return groups
 
-    def history(self, memory_id: str) -> list[HistoryEntry]:
-        rows = self._query("SELECT * FROM history WHERE memory_id = ? ORDER BY seq", (memory_id,))
-        return [row_to_history(r) for r in rows]
+    def history(self, memory_id: str, scope: Scope | None = None) -> list[HistoryEntry]:
+        sql, params = "SELECT * FROM history h WHERE memory_id = ?", [memory_id]
+        if scope is not None:
+            cond, more = scope_condition(scope, alias="h")
+            sql, params = f"{sql} AND {cond}", [*params, *more]
+        return [row_to_history(r) for r in self._query(sql + " ORDER BY seq", params)]
 
     def history_scope(self, memory_id: str) -> Scope | None:
         rows = self._query(
@@ -82,11 +94,29 @@ class TurnReads(Db):
         return [row_to_audit(r) for r in self._query(sql + " ORDER BY at, id", params)]
 
     def pending(self) -> list[tuple[int, VectorOp]]:
-        out = []
-        for r in self._query("SELECT * FROM outbox ORDER BY seq"):
-            vectors = None
-            if r["vectors"] is not None:
-                vectors = np.frombuffer(r["vectors"], dtype=np.float32).reshape(-1, r["dimension"])
-            metas = json.loads(r["metadatas"]) if r["metadatas"] else None
-            out.append((r["seq"], VectorOp(r["op"], json.loads(r["ids"]), vectors, metas)))
-        return out
+        rows = self._query("SELECT * FROM outbox WHERE quarantined IS NULL ORDER BY seq")
+        return [(r["seq"], _op(r)) for r in rows]
+
+    def quarantined_ops(self) -> list[QuarantinedOp]:
+        rows = self._query("SELECT * FROM outbox WHERE quarantined IS NOT NULL ORDER BY seq")
+        return [
+            QuarantinedOp(r["seq"], _op(r), r["quarantined"], dt(r["quarantined_at"])) for r in rows
+        ]
+
+
+def _op(row: Any) -> VectorOp:
+    vectors = None
+    if row["vectors"] is not None:
+        vectors = np.frombuffer(row["vectors"], dtype=np.float32).reshape(-1, row["dimension"])
+    metas = json.loads(row["metadatas"]) if row["metadatas"] else None
+    return VectorOp(row["op"], json.loads(row["ids"]), vectors, metas)
+
+
+def _options(text: str) -> dict[str, Any]:
+    """The stored options of an add; text an earlier version could not read back is taken as
+    no options (the batch is still processed, with the defaults)."""
+    try:
+        options = json.loads(text)
+    except ValueError:
+        return {}
+    return options if isinstance(options, dict) else {}

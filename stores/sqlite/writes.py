@@ -134,12 +134,25 @@ class SQLiteUnitOfWork(MemoryReads):
         )
 
     def mark_extracted(self, scope: Scope, message_ids: Sequence[str]) -> None:
-        if message_ids:
+        for chunk in chunks(list(message_ids)):
             self._execute(
-                f"UPDATE turns SET extracted = 1 WHERE scope_key = ? AND message_id IN "
-                f"({marks(message_ids)})",
-                [scope.key, *message_ids],
+                "UPDATE turns SET extracted = 1, quarantined = NULL, quarantined_at = NULL "
+                f"WHERE scope_key = ? AND message_id IN ({marks(chunk)})",
+                [scope.key, *chunk],
             )
+
+    def quarantine_turns(
+        self, scope: Scope, message_ids: Sequence[str], error: str, at: datetime
+    ) -> None:
+        for chunk in chunks(list(message_ids)):
+            self._execute(
+                "UPDATE turns SET quarantined = ?, quarantined_at = ? WHERE scope_key = ? "
+                f"AND extracted = 0 AND message_id IN ({marks(chunk)})",
+                [error, ts(at), scope.key, *chunk],
+            )
+
+    def quarantine_op(self, op: VectorOp, error: str, at: datetime) -> None:
+        self._insert_op(op, quarantined=(error, ts(at)))
 
     def evict(self, seqs: Sequence[int]) -> None:
         if seqs:
@@ -167,19 +180,24 @@ class SQLiteUnitOfWork(MemoryReads):
         )
 
     def enqueue(self, op: VectorOp) -> None:
+        self._insert_op(op, quarantined=(None, None))
+
+    def _insert_op(self, op: VectorOp, *, quarantined: tuple[str | None, str | None]) -> None:
         vectors: bytes | None = None
         dim: int | None = None
         if op.vectors is not None:
             arr = np.ascontiguousarray(op.vectors, dtype=np.float32)
             vectors, dim = arr.tobytes(), int(arr.shape[1]) if arr.ndim == 2 else 0
         self._execute(
-            "INSERT INTO outbox (op, ids, vectors, dimension, metadatas) VALUES (?,?,?,?,?)",
+            "INSERT INTO outbox (op, ids, vectors, dimension, metadatas, quarantined, "
+            "quarantined_at) VALUES (?,?,?,?,?,?,?)",
             (
                 op.op,
                 json.dumps(op.ids),
                 vectors,
                 dim,
                 json.dumps(op.metadatas) if op.metadatas is not None else None,
+                *quarantined,
             ),
         )
 
