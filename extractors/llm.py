@@ -19,6 +19,7 @@ from extractors.lexicon import is_junk
 from extractors.prompts import Prompts
 from hybrid_memory.attributes import ATTRIBUTES, canonical, family, single_valued, vocabulary_text
 from hybrid_memory.errors import UserInputError
+from hybrid_memory.framing import as_data
 from hybrid_memory.models import (
     Aspect,
     Ending,
@@ -142,9 +143,14 @@ def _parse_date(text: str | None) -> datetime | None:
     return None
 
 
+def _speaker(message: Message) -> str:
+    """Who speaks a line of a prompt: the message's name, or its role."""
+    return as_data(message.name or message.role)
+
+
 def _tagged(item: MemoryItem | ExtractedFact) -> str:
     """A memory as the consolidation prompt shows it: its attribute and date, then its text."""
-    text = item.memory if isinstance(item, MemoryItem) else item.text
+    text = as_data(item.memory if isinstance(item, MemoryItem) else item.text)
     when = item.event_time
     tag = ", ".join(t for t in (item.attribute, f"{when:%Y-%m-%d}" if when else None) if t)
     return f"[{tag}] {text}" if tag else text
@@ -194,12 +200,10 @@ class LLMExtractor:
         if not observations:
             return []
         render = "\n".join(
-            f"[{m.id}] {_when(m)} {m.name or m.role}: {m.content.strip()}" for m in speaking
+            f"[{m.id}] {_when(m)} {_speaker(m)}: {as_data(m.content)}" for m in speaking
         )
         earlier = (
-            "\n".join(
-                f"{_when(m)} {m.name or m.role}: {m.content.strip()[:500]}" for m in context[-8:]
-            )
+            "\n".join(f"{_when(m)} {_speaker(m)}: {as_data(m.content)[:500]}" for m in context[-8:])
             or "(none)"
         )
         prompt = self.prompts.extraction.format(
@@ -312,14 +316,16 @@ class LLMSummarizer:
             return ""
         rendered = (
             "\n".join(
-                f"{_when(t)} {t.name or t.role}: {t.content.strip()}"
+                f"{_when(t)} {_speaker(t)}: {as_data(t.content)}"
                 for t in turns
-                if t.content.strip()
+                if t.role in ("user", "assistant") and as_data(t.content)
             )
             or "(none)"
         )
         prompt = self.prompts.summary.format(
-            previous=previous or "(empty)", turns=rendered, max_words=max(10, int(max_tokens * 0.7))
+            previous=as_data(previous) or "(empty)",
+            turns=rendered,
+            max_words=max(10, int(max_tokens * 0.7)),
         )
         text = self.model.text([{"role": "user", "content": prompt}]).strip()
         if count_tokens(text) <= max_tokens:

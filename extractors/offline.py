@@ -123,7 +123,7 @@ class OfflineExtractor:
         )
 
     def _message(self, message: Message, history: Sequence[Message]) -> list[ExtractedFact]:
-        if message.role in ("tool", "system"):
+        if message.role in ("tool", "system", "developer"):
             return []
         content = (message.content or "").strip()
         if not content or is_junk(content):

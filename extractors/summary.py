@@ -52,7 +52,7 @@ class OfflineSummarizer:
         out: list[str] = []
         speakers: list[str] = []
         for turn in turns:
-            if turn.role in ("tool", "system") or not turn.content.strip():
+            if turn.role in ("tool", "system", "developer") or not turn.content.strip():
                 continue
             speaker = turn.name or turn.role
             addressee = next((s for s in reversed(speakers) if s != speaker), None)

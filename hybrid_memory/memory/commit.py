@@ -6,7 +6,10 @@ inside the transaction; a stale plan raises :class:`PlanConflict` and writes not
 
 from __future__ import annotations
 
+import uuid
+
 from hybrid_memory.memory.plan import Plan, PlanConflict
+from hybrid_memory.models import EventType, HistoryEntry, MemoryStatus, Scope
 from stores.base import MemoryQuery, RecordStore, UnitOfWork
 
 
@@ -25,8 +28,37 @@ def _check(uow: UnitOfWork, plan: Plan) -> None:
         changed = plan.inserts.keys() | plan.updates.keys()
         query = MemoryQuery(hashes=tuple(sorted(plan.new_hashes)))
         clash = uow.find_memories(plan.scope.owner, query)
-        if any(item.id not in changed for item in clash):
+        if any(item.id not in changed and plan.scope.owner.owns(item) for item in clash):
             raise PlanConflict("a memory with the same content was stored meanwhile")
+
+
+def history_rows(plan: Plan) -> list[tuple[HistoryEntry, Scope]]:
+    """The plan's history rows, each kept with the scope of the memory it is about (a fact of
+    one run can be updated from another run of the same user; its history stays its own), plus
+    an ADD row for each former value the plan archives, so every stored memory has a history."""
+    changed = {**plan.inserts, **plan.updates}
+    rows = [
+        (entry, changed[entry.memory_id].scope if entry.memory_id in changed else scope)
+        for entry, scope in plan.history
+    ]
+    have = {entry.memory_id for entry, _ in rows}
+    by_memory = {entry.memory_id: entry for entry, _ in rows}
+    for item in plan.inserts.values():
+        if item.id in have or item.status != MemoryStatus.SUPERSEDED:
+            continue
+        update = by_memory.get(item.superseded_by or "")
+        entry = HistoryEntry(
+            id=uuid.uuid4().hex,
+            memory_id=item.id,
+            old_memory=None,
+            new_memory=item.memory,
+            event=EventType.ADD,
+            actor=update.actor if update is not None else None,
+            reason=f"former value of memory {item.superseded_by}, kept when it was updated",
+            created_at=plan.now,
+        )
+        rows.append((entry, item.scope))
+    return rows
 
 
 def commit(records: RecordStore, plan: Plan) -> None:
@@ -41,7 +73,7 @@ def commit(records: RecordStore, plan: Plan) -> None:
             uow.insert_memory(item)
         for item in plan.updates.values():
             uow.replace_memory(item)
-        for entry, scope in plan.history:
+        for entry, scope in history_rows(plan):
             uow.add_history(entry, scope)
         for audit in plan.audits:
             uow.add_audit(audit)

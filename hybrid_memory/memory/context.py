@@ -5,8 +5,11 @@ Layout of the result (OpenAI chat messages):
 1. one system message: the instructions that frame what follows as data, the profile (what is
    currently true about the user: the current value of each attribute), the most relevant
    long-term memories (each with its date; a value no longer true says so, with the date it
-   ended), and the running summary of the conversation;
-2. the recent turns of the run, verbatim, oldest first.
+   ended), and the running summary of the conversation. Every stored text in it is data on a
+   line the frame starts (a bullet, or the quoted summary line): :func:`~hybrid_memory.framing.
+   as_data` flattens it, so no memory can forge a header, a bullet, a role or a template token;
+2. the recent turns of the run, verbatim, oldest first; stored ``system`` and ``developer``
+   messages are not replayed (they would come back as privileged messages).
 
 Packing: the budget is shared between the tiers (profile 15%, memories 40%, recent turns 30%,
 summary 15% by default); each tier is filled in its own order of importance (memories by score;
@@ -25,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hybrid_memory.framing import as_data
 from hybrid_memory.models import (
     DroppedItem,
     MemoryContext,
@@ -44,6 +48,11 @@ INSTRUCTIONS = (
 PROFILE_HEADER = "## Currently true (latest known values)"
 MEMORIES_HEADER = "## Relevant memories"
 SUMMARY_HEADER = "## Summary of the earlier conversation"
+SUMMARY_QUOTE = "> "
+"""The summary is one quoted line: stored text never starts a line of the frame."""
+PRIVILEGED_ROLES = frozenset({"system", "developer"})
+"""Stored messages of these roles are never replayed: the caller sends its own instructions,
+and a stored one would come back with authority it must not have."""
 
 _SUMMARY_SPLIT = re.compile(r"(?<=[.!?])\s+")
 DEFAULT_SHARES = {"profile": 0.15, "memories": 0.40, "recent": 0.30, "summary": 0.15}
@@ -58,13 +67,13 @@ def memory_line(hit: MemoryItem) -> str:
     suffix = ""
     if hit.valid_to is not None:
         suffix = f" (until {hit.valid_to:%Y-%m-%d}; no longer current)"
-    return f"- {prefix}{hit.memory}{suffix}"
+    return f"- {prefix}{as_data(hit.memory)}{suffix}"
 
 
 def profile_line(item: MemoryItem) -> str:
     """One bullet of the profile: a current value and since when it holds."""
     since = item.event_time or item.valid_from
-    return f"- {item.memory}" + (f" (since {since:%Y-%m})" if since is not None else "")
+    return f"- {as_data(item.memory)}" + (f" (since {since:%Y-%m})" if since is not None else "")
 
 
 Tier = Literal["profile", "memories", "summary", "recent"]
@@ -103,7 +112,7 @@ def _system_text(profile: list[_Piece], memories: list[_Piece], summary: list[_P
     if memories:
         parts.append(MEMORIES_HEADER + "\n" + "\n".join(p.text for p in memories))
     if summary:
-        parts.append(SUMMARY_HEADER + "\n" + " ".join(p.text for p in summary))
+        parts.append(SUMMARY_HEADER + "\n" + SUMMARY_QUOTE + " ".join(p.text for p in summary))
     return "\n\n".join(parts)
 
 
@@ -116,6 +125,7 @@ def _pieces(
     present_ids: Sequence[str],
 ) -> dict[Tier, list[_Piece]]:
     """Everything that could go in, each tier in its own order of importance."""
+    recent = [(msg, chat) for msg, chat in recent if msg.role not in PRIVILEGED_ROLES]
     recent_ids = {m.id for m, _ in recent if m.id} | set(present_ids)
     pieces: dict[Tier, list[_Piece]] = {"profile": [], "memories": [], "recent": [], "summary": []}
     for rank, item in enumerate(profile):
@@ -148,7 +158,7 @@ def _pieces(
         )
     # The summary is packed sentence by sentence, newest first, so a long summary still
     # contributes its latest part when its whole does not fit.
-    sentences = [s for s in _SUMMARY_SPLIT.split(summary.strip()) if s.strip()]
+    sentences = [as_data(s) for s in _SUMMARY_SPLIT.split(summary.strip()) if as_data(s)]
     for pos, sentence in enumerate(sentences):
         tokens = counter.count_text(sentence) + 1
         pieces["summary"].append(
@@ -247,6 +257,14 @@ class _Packing:
         return sections
 
 
+def _rendered(message: dict[str, Any]) -> str:
+    """A message as a ``role: content`` block of :attr:`MemoryContext.text`; the lines of its
+    content are indented, so no content line can pass for another speaker's."""
+    name = f"({message['name']})" if message.get("name") else ""
+    content = (message.get("content") or "").replace("\r\n", "\n").replace("\r", "\n")
+    return f"{message['role']}{name}: " + content.replace("\n", "\n  ")
+
+
 def build_context(
     *,
     hits: list[MemoryHit],
@@ -276,17 +294,14 @@ def build_context(
         {
             "profile": counter.count_text(PROFILE_HEADER) + 2,
             "memories": counter.count_text(MEMORIES_HEADER) + 2,
-            "summary": counter.count_text(SUMMARY_HEADER) + 2,
+            "summary": counter.count_text(SUMMARY_HEADER + "\n" + SUMMARY_QUOTE) + 1,
         },
     )
     # Turns alone need no instructions; everything else does. Count the overhead once.
     overhead = counter.count_messages([{"role": "system", "content": INSTRUCTIONS}])
     packing.allocate(token_budget - overhead, shares or DEFAULT_SHARES)
     messages, tokens = packing.trim(counter, token_budget)
-    text = "\n\n".join(
-        f"{m['role']}{'(' + m['name'] + ')' if m.get('name') else ''}: {m.get('content') or ''}"
-        for m in messages
-    )
+    text = "\n\n".join(_rendered(m) for m in messages)
     turns = packing.ordered("recent")
     return MemoryContext(
         messages=messages,

@@ -30,9 +30,11 @@ class WorkingSet:
         in the order they were decided (the latest last)."""
 
     def get(self, ids: list[str]) -> dict[str, MemoryItem]:
+        """The owner's memories among ``ids``, in their planned state (others are left out:
+        a store's filter on the ids that are set would also match other owners)."""
         stored = self.records.get_memories([i for i in ids if i not in self.items])
         stored.update({i: self.items[i] for i in ids if i in self.items})
-        return stored
+        return {i: item for i, item in stored.items() if self.owner.owns(item)}
 
     def put(self, item: MemoryItem, *, new: bool = False, vector: np.ndarray | None = None) -> None:
         """Record the planned state of ``item`` (``new`` for a memory the plan creates)."""
@@ -57,7 +59,9 @@ class WorkingSet:
         seen = {i.id for i in stored}
         out = [self.items.get(i.id, i) for i in stored]
         out += [i for i in self.items.values() if i.id not in seen]
-        return [i for i in out if i.status == MemoryStatus.ACTIVE and keep(i)]
+        return [
+            i for i in out if i.status == MemoryStatus.ACTIVE and self.owner.owns(i) and keep(i)
+        ]
 
     def by_hash(self, digest: str) -> MemoryItem | None:
         """The first current memory of the owner with this content hash."""
@@ -108,4 +112,4 @@ class WorkingSet:
         stored = self.records.find_memories(
             self.owner, MemoryQuery(hashes=tuple(dict.fromkeys(hashes)))
         )
-        return {i.hash for i in stored}
+        return {i.hash for i in stored if self.owner.owns(i)}
