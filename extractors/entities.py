@@ -134,7 +134,9 @@ def people_in(text: str, speaker: str | None) -> list[str]:
     for match in PET_NAMED.finditer(text):
         found.append(match.group("v") or match.group("v2"))
     for pattern in (PET_NAMED_LATER, PET_APPOSED):
-        found.extend(match.group("v") for match in pattern.finditer(text))
+        found.extend(
+            m.group("v") for m in pattern.finditer(text) if m.group("v") not in STOP_CAPITALIZED
+        )
     for match in FAMILY_NAMED.finditer(text):
         found.append(match.group("v"))
     for match in _PERSON_PAIR.finditer(text):
@@ -159,7 +161,8 @@ def entities(text: str, speaker: str | None) -> dict[str, str]:
             found[name] = "pet"
     for pattern in (PET_NAMED_LATER, PET_APPOSED):
         for match in pattern.finditer(text):
-            found.setdefault(match.group("v"), "pet")
+            if match.group("v") not in STOP_CAPITALIZED:
+                found.setdefault(match.group("v"), "pet")
     for match in FAMILY_NAMED.finditer(text):
         found.setdefault(match.group("v"), "person")
     for match in _PERSON_PAIR.finditer(text):  # "Henrik and I" names a person

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 
 from extractors.attribute_rules import HOMES
-from extractors.lexicon import PETS, UPPER
+from extractors.lexicon import PETS, STOP_CAPITALIZED, UPPER
 
 _NAME = r"(?P<v>" + UPPER + r"[\w'’-]+)"
 _PLACE = r"(?P<v>" + UPPER + r"[\w'’-]+(?:\s+" + UPPER + r"[\w'’-]+)?)"
@@ -58,13 +58,13 @@ _GIVEN_UP = re.compile(
 def message_facts(content: str) -> Iterator[tuple[str, str, str]]:
     """The facts ``content`` states across sentences (see the module docstring)."""
     for match in _INTRODUCED.finditer(content):
-        yield "partner", match.group("v"), "{s} is seeing " + match.group("v") + "."
-    for match in _ADOPTED_PET.finditer(content):
-        name, kind = match.group("v"), match.group("kind")
-        yield f"pet:{name.lower()}", name, "{s} has a " + kind + " named " + name + "."
-    for match in _PET_APPOSITION.finditer(content):
+        if match.group("v") not in STOP_CAPITALIZED:
+            yield "partner", match.group("v"), "{s} is seeing " + match.group("v") + "."
+    pets = [*_ADOPTED_PET.finditer(content), *_PET_APPOSITION.finditer(content)]
+    for match in pets:  # a sentence's first word is no name ("Also, my dog Biscuit...")
         name, kind = match.group("v"), match.group("kind").lower()
-        yield f"pet:{name.lower()}", name, "{s} has a " + kind + " named " + name + "."
+        if name not in STOP_CAPITALIZED:
+            yield f"pet:{name.lower()}", name, "{s} has a " + kind + " named " + name + "."
     # the home moved to, not the one left ("sold the house in X and bought a cottage in Y")
     homes = [m for m in _NEW_HOME.finditer(content) if not _GIVEN_UP.search(content[: m.start()])]
     if not homes and _MOVED.search(content):

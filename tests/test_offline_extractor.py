@@ -294,3 +294,21 @@ def test_summary_bound_always_holds(texts, bound, previous):
         previous, turns, max_tokens=bound, count_tokens=COUNTER.count_text
     )
     assert COUNTER.count_text(out) <= bound
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Perfect. Also, my dog Biscuit needs a walk schedule, he's a 3 year old beagle.",
+        "Thanks. Anyway, my cat needs a vet.",
+        "Great news. Honestly, our puppy is doing well.",
+    ],
+)
+def test_a_sentence_adverb_is_not_a_pets_name(text):
+    texts = [f.text for f in EXTRACTOR.extract([msg(text)])]
+    named = [t for t in texts if " named " in t]
+    assert not any(word in t for t in named for word in ("Also", "Anyway", "Honestly")), texts
+    entities = {
+        f.text.split(" (")[0] for f in EXTRACTOR.extract([msg(text)]) if f.kind.value == "entity"
+    }
+    assert not entities & {"Also", "Anyway", "Honestly"}, entities
