@@ -128,6 +128,7 @@ def _role_candidates(clause: str, subject: str) -> Iterator[Candidate]:
     yield Candidate("job", value, f"{subject} works as {_article(value)} {value}.", [])
 
 
+_ABBREVIATION = re.compile(r"\b(?:Inc|Co|Ltd|Corp|Bros|St|Jr|Sr|[A-Z])\.$")
 _JOB_THEN_PLACE = re.compile(
     r"\b(?:an?\s+)?(?:[a-z]+\s+){0,2}(?:"
     + "|".join(sorted(JOB_WORDS, key=len, reverse=True))
@@ -144,7 +145,10 @@ def _workplace_candidates(clause: str, subject: str) -> Iterator[Candidate]:
     match = _JOB_THEN_PLACE.search(clause)
     if match:
         value = match.group("v")
-        yield Candidate("employer", value, f"{subject} works at {value}.", [value])
+        if value.endswith(".") and not _ABBREVIATION.search(value):
+            value = value[:-1]  # the sentence's full stop, not part of the name
+        end = "" if value.endswith(".") else "."
+        yield Candidate("employer", value, f"{subject} works at {value}{end}", [value])
 
 
 def _relation_candidates(clause: str, subject: str) -> Iterator[Candidate]:

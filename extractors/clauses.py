@@ -102,15 +102,29 @@ _SHARED_SUBJECT = re.compile(r"^(?P<subject>I|We|" + UPPER + r"[\w'’-]+\s+and\
 _SECOND_VERB = re.compile(
     r",?\s+and\s+(?=(?:then\s+|also\s+|later\s+|finally\s+)?" + _PAST_VERB + r"\s)"
 )
+# The present tense of the verbs people describe their lives with, after "I/we ... and": "I live
+# in Lisbon and work as a nurse" says two things too.
+_PRESENT_VERB = (
+    r"(?:work|live|study|teach|run|own|rent|have|love|like|hate|prefer|enjoy|speak|play|drive|"
+    r"volunteer|coach|manage|lead|cook|write|train|practi[cs]e|attend|support|share|go|need|"
+    r"want|plan|am|'m|do|keep|raise|care\s+for|look\s+after)"
+)
+_SECOND_PRESENT = re.compile(
+    r",?\s+and\s+(?=(?:also\s+|still\s+|now\s+|currently\s+)?" + _PRESENT_VERB + r"\s)"
+)
+_FIRST_PERSON = re.compile(r"^(?:I|We|we)\s+(?!'|am\b|was\b|were\b)\S")
 
 
 def _split_verbs(clause: str) -> list[str]:
-    """A clause whose subject has two past verbs ("I quit X and joined Y") as two clauses,
-    the second with the subject repeated."""
+    """A clause whose subject has two past verbs ("I quit X and joined Y"), or a first-person
+    subject two present ones ("I live in X and work as Y"), as two clauses, the second with
+    the subject repeated."""
     subject = _SHARED_SUBJECT.match(clause)
     if not subject or not has_verb(clause.split(" and ", 1)[0]):
         return [clause]
     parts = _SECOND_VERB.split(clause, maxsplit=1)
+    if len(parts) < 2 and _FIRST_PERSON.match(clause):
+        parts = _SECOND_PRESENT.split(clause, maxsplit=1)
     if len(parts) < 2 or len(parts[0].split()) < 3:
         return [clause]
     return [parts[0], f"{subject.group('subject')} {parts[1]}"]

@@ -312,3 +312,22 @@ def test_a_sentence_adverb_is_not_a_pets_name(text):
         f.text.split(" (")[0] for f in EXTRACTOR.extract([msg(text)]) if f.kind.value == "entity"
     }
     assert not entities & {"Also", "Anyway", "Honestly"}, entities
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I live in Lisbon and work as a nurse.", {("home", "Lisbon"), ("job", "nurse")}),
+        ("I love hiking and like swimming.", {("likes", "hiking"), ("likes", "swimming")}),
+        (
+            "I work as a nurse at Santa Maria Hospital.",
+            {("job", "nurse"), ("employer", "Santa Maria Hospital")},
+        ),
+    ],
+)
+def test_one_subject_with_two_present_verbs_states_two_things(text, expected):
+    found = facts(text)
+    assert expected <= attrs(text), found
+    # no compound fact that a later update of one value could not replace
+    assert not [f.text for f in found if " and " in f.text], [f.text for f in found]
+    assert not [f.text for f in found if f.text.endswith("..")]
