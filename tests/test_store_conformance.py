@@ -296,6 +296,51 @@ def test_history_and_audit(records):
     assert [a.id for a in records.audit(None)] == ["a0", "a1"]
 
 
+def test_memory_ids_by_prefix(records):
+    put(
+        records,
+        item("3fdb7c78aaaa"),
+        item("3fdb7c78bbbb", run_id="r1"),
+        item("3fdb7c79cccc"),
+        item("3fdb7c78dddd", user_id="bob"),
+        item("3fdb7c7%_eee"),
+        item("3fdb7c78ffff\U0010ffff"),
+    )
+    alice = Scope(user_id="alice")
+    assert records.memory_ids_with_prefix("3fdb7c78", alice, limit=10) == [
+        "3fdb7c78aaaa",
+        "3fdb7c78bbbb",
+        "3fdb7c78ffff\U0010ffff",
+    ]
+    assert records.memory_ids_with_prefix("3fdb7c78", alice, limit=2) == [
+        "3fdb7c78aaaa",
+        "3fdb7c78bbbb",
+    ]
+    # every id of the scope must match; None is any scope; an empty scope selects nothing
+    assert records.memory_ids_with_prefix("3fdb7c78", Scope(run_id="r1"), limit=10) == [
+        "3fdb7c78bbbb"
+    ]
+    assert records.memory_ids_with_prefix("3fdb7c78d", None, limit=10) == ["3fdb7c78dddd"]
+    assert records.memory_ids_with_prefix("3fdb7c78", Scope(), limit=10) == []
+    # prefixes are text, never patterns, and case-sensitive
+    assert records.memory_ids_with_prefix("3fdb7c7%", alice, limit=10) == ["3fdb7c7%_eee"]
+    assert records.memory_ids_with_prefix("3FDB7C78", alice, limit=10) == []
+    assert records.memory_ids_with_prefix("3fdb7c78aaaa", alice, limit=10) == ["3fdb7c78aaaa"]
+    # a deleted memory is found through its history rows, in their scope, only when asked
+    with records.unit_of_work() as uow:
+        uow.delete_memories(["3fdb7c78aaaa"])
+        entry = HistoryEntry(
+            id="h1", memory_id="3fdb7c78aaaa", event=EventType.DELETE, created_at=T0
+        )
+        uow.add_history(entry, alice)
+    assert "3fdb7c78aaaa" not in records.memory_ids_with_prefix("3fdb7c78", alice, limit=10)
+    assert records.memory_ids_with_prefix("3fdb7c78a", alice, limit=10, history=True) == [
+        "3fdb7c78aaaa"
+    ]
+    bob = Scope(user_id="bob")
+    assert records.memory_ids_with_prefix("3fdb7c78a", bob, limit=10, history=True) == []
+
+
 # -- turns, summaries, outbox ---------------------------------------------------------------------
 
 
