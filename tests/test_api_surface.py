@@ -41,7 +41,8 @@ def test_the_package_exports_its_public_names_only():
     public = {
         name
         for name in dir(hybrid_memory)
-        if not name.startswith("_") and not isinstance(getattr(hybrid_memory, name), types.ModuleType)
+        if not name.startswith("_")
+        and not isinstance(getattr(hybrid_memory, name), types.ModuleType)
     }
     assert public == set(hybrid_memory.__all__)
     assert not {"Any", "TYPE_CHECKING", "annotations"} & public
@@ -198,9 +199,10 @@ def test_a_filter_on_status_decides_which_memories_get_all_and_search_return(mem
     found = memory.search("tea or coffee", user_id="ana", filters={"status": "superseded"})
     assert {h.memory for h in found} == {m.memory for m in former}
     # an explicit flag still wins over the filter
-    assert memory.get_all(
-        user_id="ana", filters={"status": "superseded"}, include_superseded=False
-    ) == []
+    assert (
+        memory.get_all(user_id="ana", filters={"status": "superseded"}, include_superseded=False)
+        == []
+    )
     both = memory.get_all(user_id="ana", include_superseded=True)
     assert len(both) == len(current) + len(former)
 

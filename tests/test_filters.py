@@ -76,7 +76,10 @@ def ids(db, filters) -> set[str]:
         ({"OR": [{"metadata.category": "food"}, {"metadata.priority": {"gte": 5}}]}, {"a", "c"}),
         ({"AND": [{"metadata.category": {"ne": "food"}}, {"metadata.priority": {"lt": 5}}]}, {"b"}),
         ({"NOT": {"metadata.category": "food"}}, {"b", "c"}),
-        ({"$or": [{"metadata.category": "travel"}, {"NOT": {"metadata.priority": {"gt": 0}}}]}, {"b"}),
+        (
+            {"$or": [{"metadata.category": "travel"}, {"NOT": {"metadata.priority": {"gt": 0}}}]},
+            {"b"},
+        ),
     ],
 )
 def test_filter_semantics(db, filters, expected):

@@ -153,8 +153,16 @@ BAD_CALLS = [
     ),
     (lambda m: m.get_all(user_id="c", limit=2**63), UserInputError, "limit"),
     (lambda m: m.get_all(user_id="c", filters={"metadata.x": 2**63}), FilterError, "64-bit"),
-    (lambda m: m.get_all(user_id="c", filters={"metadata.x": {"gt": math.nan}}), FilterError, "finite"),
-    (lambda m: m.search("rome", user_id="c", filters={"metadata.x": "\ud800"}), FilterError, "surrogate"),
+    (
+        lambda m: m.get_all(user_id="c", filters={"metadata.x": {"gt": math.nan}}),
+        FilterError,
+        "finite",
+    ),
+    (
+        lambda m: m.search("rome", user_id="c", filters={"metadata.x": "\ud800"}),
+        FilterError,
+        "surrogate",
+    ),
     (lambda m: m.get_context("x", user_id="c", token_budget=10**400), TokenBudgetError, "budget"),
     (lambda m: m.get_context("x", user_id="c", token_budget=100, tiers=1), UserInputError, "tiers"),
     (
@@ -326,7 +334,9 @@ def test_nan_in_metadata_can_no_longer_break_the_filtered_reads_of_a_scope(memor
     with pytest.raises(UserInputError):
         memory.add("tea", user_id="c", infer=False, metadata={"x": math.nan})
     memory.add("tea", user_id="c", infer=False, metadata={"x": 1})
-    assert [h.memory for h in memory.search("tea", user_id="c", filters={"metadata.x": 1})] == ["tea"]
+    assert [h.memory for h in memory.search("tea", user_id="c", filters={"metadata.x": 1})] == [
+        "tea"
+    ]
 
 
 def test_the_name_and_tool_limits_are_configurable(tmp_path):

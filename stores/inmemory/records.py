@@ -312,7 +312,11 @@ class InMemoryRecordStore(_Reads):
         def wanted(ids: Scope) -> bool:
             return scope is None or in_scope(scope, ids)
 
-        found = {i.id for i in self._state.memories.values() if i.id.startswith(prefix) and wanted(i.scope)}
+        found = {
+            i.id
+            for i in self._state.memories.values()
+            if i.id.startswith(prefix) and wanted(i.scope)
+        }
         if history:
             found |= {
                 e.memory_id

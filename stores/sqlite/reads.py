@@ -81,7 +81,9 @@ class MemoryReads(Db):
     ) -> list[str]:
         # A range on the indexed id column, then an exact test (ids are compared as text).
         found: set[str] = set()
-        tables = (("memories", "id"), ("history", "memory_id")) if history else (("memories", "id"),)
+        tables = (
+            (("memories", "id"), ("history", "memory_id")) if history else (("memories", "id"),)
+        )
         for table, column in tables:
             sql = (
                 f"SELECT DISTINCT t.{column} AS id FROM {table} t WHERE t.{column} >= ? "
