@@ -573,7 +573,7 @@ def test_the_memory_works_the_same_on_every_backend(memory):
         "Ana lives in Porto.",
         "Ana lives in Lisbon.",
     )
-    hits = memory.search("Where does Ana live?", user_id="ana")
+    hits = memory.search("Where does Ana live?", user_id="ana", include_superseded=True)
     assert hits[0].memory == "Ana lives in Lisbon." and hits[0].status == MemoryStatus.ACTIVE
     former = [h for h in hits if h.status == MemoryStatus.SUPERSEDED]
     assert {h.memory for h in former} == {
