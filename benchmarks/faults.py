@@ -304,9 +304,9 @@ def _crafted_filters(me: dict[str, str], other: dict[str, str]) -> list[dict[str
         {"user_id": {"icontains": theirs[:2] or "a"}},
         {"agent_id": None},
         {"run_id": {"ne": "x"}},
-        {"owner": theirs},
+        {"metadata.owner": theirs},
         {"OR": [{"kind": "fact"}, {"NOT": {"kind": "fact"}}]},
-        {"secret": {"contains": "%"}},
+        {"metadata.secret": {"contains": "%"}},
     ]
 
 

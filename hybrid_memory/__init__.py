@@ -1,9 +1,13 @@
-"""hybrid-memory: long-term memory for LLM assistants and agents."""
+"""hybrid-memory: long-term memory for LLM assistants and agents.
 
-from typing import TYPE_CHECKING, Any
+The public names are those in ``__all__``; everything else is reached through its module.
+"""
+
+import typing as _typing
 
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.errors import (
+    AmbiguousIdError,
     ConfigError,
     EmbedderMismatchError,
     ExtractionError,
@@ -23,24 +27,28 @@ from hybrid_memory.errors import (
 from hybrid_memory.models import (
     AddEvent,
     AddResult,
+    AuditEntry,
     EventType,
     HistoryEntry,
     MemoryContext,
     MemoryHit,
     MemoryItem,
     MemoryKind,
+    MemoryStatus,
     Message,
+    QuarantineEntry,
+    RepairReport,
     Scope,
 )
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from hybrid_memory.aio import AsyncHybridMemory
     from hybrid_memory.memory import HybridMemory
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     # Imported lazily: the orchestrator pulls in chromadb, which the CLI's --help does not need.
     if name == "HybridMemory":
         from hybrid_memory.memory import HybridMemory
@@ -53,10 +61,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'hybrid_memory' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), "AsyncHybridMemory", "HybridMemory"})
+
+
 __all__ = [
     "AddEvent",
-    "AsyncHybridMemory",
     "AddResult",
+    "AmbiguousIdError",
+    "AsyncHybridMemory",
+    "AuditEntry",
     "ConfigError",
     "EmbedderMismatchError",
     "EventType",
@@ -72,10 +86,13 @@ __all__ = [
     "MemoryItem",
     "MemoryKind",
     "MemoryNotFoundError",
+    "MemoryStatus",
     "Message",
     "MessageFormatError",
     "ProcessingError",
+    "QuarantineEntry",
     "QuarantineWarning",
+    "RepairReport",
     "Scope",
     "ScopeError",
     "StoreError",

@@ -4,15 +4,19 @@ Every method runs the synchronous :class:`~hybrid_memory.memory.HybridMemory` me
 thread (``asyncio.to_thread``), so there is one source of truth. Model calls of different adds
 run concurrently (extraction happens outside the memory's lock); writes are serialized.
 
+Every public method of :class:`HybridMemory` has its coroutine here, with the same name,
+arguments and result (``tests/test_api_surface.py`` compares the two classes).
+
 Example:
-    >>> memory = AsyncHybridMemory(MemoryConfig(data_dir="./my-memory"))
-    >>> await memory.add("I moved to Boston.", user_id="ana")
+    >>> async with AsyncHybridMemory(MemoryConfig(data_dir="./my-memory")) as memory:
+    ...     await memory.add("I moved to Boston.", user_id="ana")
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Self
 
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.memory import HybridMemory
@@ -23,6 +27,9 @@ from hybrid_memory.models import (
     MemoryContext,
     MemoryHit,
     MemoryItem,
+    Message,
+    QuarantineEntry,
+    RepairReport,
 )
 
 
@@ -56,8 +63,8 @@ class AsyncHybridMemory:
     async def update(self, memory_id: str, text: str, **kwargs: Any) -> MemoryItem:
         return await asyncio.to_thread(self.sync.update, memory_id, text, **kwargs)
 
-    async def delete(self, memory_id: str, **kwargs: Any) -> None:
-        await asyncio.to_thread(self.sync.delete, memory_id, **kwargs)
+    async def delete(self, memory_id: str, **kwargs: Any) -> int:
+        return await asyncio.to_thread(self.sync.delete, memory_id, **kwargs)
 
     async def delete_all(self, **kwargs: Any) -> int:
         return await asyncio.to_thread(self.sync.delete_all, **kwargs)
@@ -71,8 +78,38 @@ class AsyncHybridMemory:
     async def audit_log(self, **kwargs: Any) -> list[AuditEntry]:
         return await asyncio.to_thread(self.sync.audit_log, **kwargs)
 
+    async def resolve_id(self, memory_id: str, **kwargs: Any) -> str:
+        return await asyncio.to_thread(self.sync.resolve_id, memory_id, **kwargs)
+
     async def reset(self) -> None:
         await asyncio.to_thread(self.sync.reset)
 
+    async def export(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.sync.export, **kwargs)
+
+    async def import_records(self, records: Sequence[dict[str, Any]]) -> dict[str, int]:
+        return await asyncio.to_thread(self.sync.import_records, records)
+
+    async def get_summary(self, **kwargs: Any) -> str:
+        return await asyncio.to_thread(self.sync.get_summary, **kwargs)
+
+    async def get_buffer(self, **kwargs: Any) -> list[Message]:
+        return await asyncio.to_thread(self.sync.get_buffer, **kwargs)
+
+    async def get_messages(self, **kwargs: Any) -> list[Message]:
+        return await asyncio.to_thread(self.sync.get_messages, **kwargs)
+
+    async def repair(self) -> RepairReport:
+        return await asyncio.to_thread(self.sync.repair)
+
+    async def quarantined(self) -> list[QuarantineEntry]:
+        return await asyncio.to_thread(self.sync.quarantined)
+
     async def close(self) -> None:
         await asyncio.to_thread(self.sync.close)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()

@@ -1,24 +1,32 @@
 """The demo: a three-session conversation, what was remembered, and contexts for a few questions.
 
 Run it with ``make demo`` (or ``python -m hybrid_memory.demo``). It uses the embedded defaults
-(offline embedder, chromadb and SQLite under ``./.hybrid_memory``) and starts by deleting the
-demo user's earlier memories, so it can be run again and again.
+(offline embedder, chromadb and SQLite) in a temporary directory, removed at the end. With
+``--data-dir DIR`` it keeps its data in DIR: a new or empty directory, which it marks as its own,
+or one it marked before (it then starts by deleting its own demo user's memories there, so it
+can be run again and again). It never deletes data it did not create: a directory holding
+anything else is refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from statistics import median
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from hybrid_memory import HybridMemory, MemoryConfig
+from hybrid_memory import HybridMemory, MemoryConfig, UserInputError
 
 USER = "maya-demo"
+MARKER = ".hybrid-memory-demo"
+"""The file that marks a data dir as the demo's own."""
 
 SESSIONS: list[tuple[str, str, list[tuple[str, str]]]] = [
     (
@@ -101,23 +109,45 @@ def ingest(memory: HybridMemory, console: Console) -> list[float]:
     return latencies
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=400, help="token budget per context")
-    parser.add_argument("--model", default="gpt-4o-mini")
-    args = parser.parse_args(argv)
-    console = Console(width=120)
+def claim(data_dir: Path) -> bool:
+    """Make ``data_dir`` the demo's: a new or empty directory gets the marker. Returns whether
+    the demo used it before (then its demo user's memories may be deleted).
 
+    Raises:
+        UserInputError: the directory holds data the demo did not create.
+    """
+    if (data_dir / MARKER).exists():
+        return True
+    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
+        raise UserInputError(
+            f"{data_dir} is not empty and was not created by the demo; pass a new or empty "
+            "directory to --data-dir (or none: the demo then uses a temporary one)"
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER).write_text("data written by python -m hybrid_memory.demo\n")
+    return False
+
+
+def run(console: Console, data_dir: Path, budget: int, model: str) -> None:
+    """The whole demo on the memory under ``data_dir``."""
     start = time.perf_counter()
-    memory = HybridMemory(MemoryConfig())
+    with HybridMemory(MemoryConfig(data_dir=data_dir)) as memory:
+        console.print(
+            f"[bold]hybrid-memory demo[/bold]: data in {memory.config.data_dir.resolve()}, "
+            f"embedder {memory.embedder.name}, extractor {memory.extractor.name} "
+            f"(opened in {time.perf_counter() - start:.1f} s)"
+        )
+        memory.delete_all(user_id=USER)  # only ever in the demo's own data dir
+        latencies = ingest(memory, console)
+        show_facts(memory, console)
+        search_times = contexts(memory, console, budget, model)
     console.print(
-        f"[bold]hybrid-memory demo[/bold]: data in {memory.config.data_dir.resolve()}, "
-        f"embedder {memory.embedder.name}, extractor {memory.extractor.name} "
-        f"(opened in {time.perf_counter() - start:.1f} s)"
+        f"add: {len(latencies)} messages, median {median(latencies) * 1000:.0f} ms; "
+        f"get_context: median {median(search_times) * 1000:.0f} ms"
     )
-    memory.delete_all(user_id=USER)
-    latencies = ingest(memory, console)
 
+
+def show_facts(memory: HybridMemory, console: Console) -> None:
     facts = memory.get_all(user_id=USER, filters={"kind": {"in": ["fact"]}})
     table = Table(title=f"current facts about Maya ({len(facts)})")
     table.add_column("since")
@@ -126,11 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         table.add_row(f"{(item.event_time or item.created_at):%Y-%m-%d}", item.memory)
     console.print(table)
 
+
+def contexts(memory: HybridMemory, console: Console, budget: int, model: str) -> list[float]:
+    """The context for each question; returns how long each took."""
     search_times = []
     for question in QUESTIONS:
         t0 = time.perf_counter()
         ctx = memory.get_context(
-            question, user_id=USER, run_id="session-3", token_budget=args.budget, model=args.model
+            question, user_id=USER, run_id="session-3", token_budget=budget, model=model
         )
         search_times.append(time.perf_counter() - t0)
         hits = "\n".join(f"  {h.score:.3f}  [{h.kind.value}] {h.memory}" for h in ctx.memories[:3])
@@ -144,11 +177,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"({'exact' if ctx.exact else 'estimate'}, {ctx.model})",
             )
         )
-    console.print(
-        f"add: {len(latencies)} messages, median {median(latencies) * 1000:.0f} ms; "
-        f"get_context: median {median(search_times) * 1000:.0f} ms"
+    return search_times
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--budget", type=int, default=400, help="token budget per context")
+    parser.add_argument("--model", default="gpt-4o-mini")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep the demo's data here (a new or empty directory, or one the demo used "
+        "before); default: a temporary directory, removed at the end",
     )
-    memory.close()
+    args = parser.parse_args(argv)
+    console = Console(width=120)
+    if args.data_dir is None:
+        with tempfile.TemporaryDirectory(prefix="hybrid-memory-demo-") as tmp:
+            run(console, Path(tmp), args.budget, args.model)
+        return 0
+    try:
+        claim(args.data_dir)
+    except UserInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run(console, args.data_dir, args.budget, args.model)
     return 0
 
 

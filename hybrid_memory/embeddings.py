@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -42,6 +43,22 @@ def embed_one(embedder: Embedder, text: str) -> np.ndarray:
 
 _MODEL_CACHE: dict[tuple[str, str], SentenceTransformer] = {}
 _MODEL_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No "Loading weights" progress bar on every open (it goes to stderr and tells the user
+    nothing); warnings and errors still come through, and the caller's setting is restored."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    if was_enabled:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _bundled_model_path(model: str) -> str:
@@ -97,7 +114,10 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             try:
-                model = SentenceTransformer(_bundled_model_path(self.model_id), device=self.device)
+                with _quiet_loading():
+                    model = SentenceTransformer(
+                        _bundled_model_path(self.model_id), device=self.device
+                    )
             except OSError as exc:
                 raise ConfigError(
                     f"cannot load embedding model {self.model_id!r}: {exc}. Use the default "

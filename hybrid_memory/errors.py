@@ -45,6 +45,20 @@ class MemoryNotFoundError(HybridMemoryError, KeyError):
         return str(self.args[0]) if self.args else "memory not found"
 
 
+class AmbiguousIdError(UserInputError):
+    """A shortened memory id matches more than one memory; the message lists them.
+
+    Attributes:
+        prefix: the id as given.
+        candidates: the full ids it matches (the first few).
+    """
+
+    def __init__(self, message: str, *, prefix: str, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.prefix = prefix
+        self.candidates = candidates
+
+
 class StoreError(HybridMemoryError):
     """A storage backend failed (I/O error, corrupt data, unavailable server)."""
 

@@ -6,9 +6,12 @@ Grammar (Mem0-compatible):
 - ``{"key": {"op": operand}}`` with ``op`` one of ``eq, ne, in, nin, gt, gte, lt, lte, contains,
   icontains`` (a leading ``$`` is accepted: ``$gte``). Several operators on one key are ANDed.
 - ``{"AND": [f, ...]}``, ``{"OR": [f, ...]}``, ``{"NOT": f}`` (also lower case / ``$and``...).
-- Keys are metadata keys, or the record fields ``kind``, ``status``, ``subject``, ``attribute``,
-  ``created_at``, ``updated_at``, ``event_time``, ``valid_from``, ``valid_to`` (and the scope ids,
-  which can only narrow further).
+- Keys are the record fields ``kind``, ``status``, ``subject``, ``attribute``, ``created_at``,
+  ``updated_at``, ``event_time``, ``valid_from``, ``valid_to`` (and the scope ids ``user_id``,
+  ``agent_id``, ``run_id``, which can only narrow further), or a metadata key written
+  ``metadata.<key>`` (``{"metadata.category": "food"}``; the key after the prefix is taken
+  whole, dots included). Any other key is a :class:`~hybrid_memory.errors.FilterError` listing
+  the fields, so a mistyped field never silently matches nothing.
 
 Semantics, identical in every store (the conformance suite checks them):
 
@@ -25,7 +28,7 @@ Semantics, identical in every store (the conformance suite checks them):
 The caller's scope is always ANDed on top, so a filter can only narrow what a caller sees, never
 widen it. Example::
 
-    parse_filter({"category": {"in": ["food", "travel"]}, "priority": {"gte": 2}})
+    parse_filter({"metadata.category": {"in": ["food", "travel"]}, "metadata.priority": {"gte": 2}})
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ _LOGIC = {"and": "and", "or": "or", "not": "not"}
 COLUMNS = ("kind", "status", "subject", "attribute")
 DATE_COLUMNS = ("created_at", "updated_at", "event_time", "valid_from", "valid_to")
 SCOPE_COLUMNS = ("user_id", "agent_id", "run_id")
+FIELDS = (*COLUMNS, *DATE_COLUMNS, *SCOPE_COLUMNS)
+"""The record fields a filter may name; metadata keys go under :data:`METADATA_PREFIX`."""
+METADATA_PREFIX = "metadata."
 _MAX_DEPTH = 16
 MAX_CONDITIONS = 200
 MAX_VALUES = 5000
@@ -118,40 +124,49 @@ def _operand(value: Any, key: str, *, is_date: bool) -> Scalar:
     )
 
 
-def _field(key: str) -> FieldKind:
-    if not _KEY.match(key):
-        raise FilterError(
-            f"filter key {key!r} is not valid: use 1-128 characters of letters, digits, "
-            "'_', '.', '-'"
-        )
+def _field(key: str) -> tuple[str, FieldKind]:
+    """Where ``key`` lives: the field name a condition compares, and its kind."""
     if key in COLUMNS or key in SCOPE_COLUMNS:
-        return "column"
+        return key, "column"
     if key in DATE_COLUMNS:
-        return "date"
-    return "metadata"
+        return key, "date"
+    if key.startswith(METADATA_PREFIX):
+        name = key[len(METADATA_PREFIX) :]
+        if not _KEY.match(name):
+            raise FilterError(
+                f"filter key {key!r} is not valid: after 'metadata.' use 1-128 characters of "
+                "letters, digits, '_', '.', '-'"
+            )
+        return name, "metadata"
+    hint = f"'metadata.{key}'" if _KEY.match(key) else "'metadata.<key>'"
+    raise FilterError(
+        f"unknown filter field {short(key)}: filter on a record field ({', '.join(FIELDS)}) "
+        f"or on a metadata key written {hint}"
+    )
 
 
-def _condition(key: str, op: str, operand: Any, kind: FieldKind) -> Condition:
+def _condition(key: str, op: str, operand: Any, field: tuple[str, FieldKind]) -> Condition:
+    name, kind = field
     is_date = kind == "date"
     if op in ("in", "nin"):
         if not isinstance(operand, list | tuple | set) or not operand:
             raise FilterError(f"'{op}' on {key!r} needs a non-empty list of values")
         values = tuple(_operand(v, key, is_date=is_date) for v in operand)
-        return Condition(key, kind, op, values)
+        return Condition(name, kind, op, values)
     if op in ("contains", "icontains"):
         if not isinstance(operand, str) or not operand:
             raise FilterError(f"'{op}' on {key!r} needs a non-empty string")
         return Condition(
-            key, kind, op, check_text(operand, f"'{op}' on {key!r}", error=FilterError)
+            name, kind, op, check_text(operand, f"'{op}' on {key!r}", error=FilterError)
         )
     value = _operand(operand, key, is_date=is_date)
     if value is None and op not in ("eq", "ne"):
         raise FilterError(f"'{op}' on {key!r} cannot compare with null")
-    return Condition(key, kind, op, value)
+    return Condition(name, kind, op, value)
 
 
 def _conditions(key: str, spec: Any) -> Filter:
-    kind = _field(key)
+    field = _field(key)
     if not isinstance(spec, dict):
         spec = {"eq": spec}
     if not spec:
@@ -164,7 +179,7 @@ def _conditions(key: str, spec: Any) -> Filter:
                 f"unknown filter operator {short(raw_op)} on {key!r}; use one of "
                 f"{sorted(OPERATORS)}"
             )
-        parts.append(_condition(key, op, operand, kind))
+        parts.append(_condition(key, op, operand, field))
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
 
@@ -190,6 +205,16 @@ def _parse(node: Any, depth: int) -> Filter:
     if not clauses:
         return AllOf(())
     return clauses[0] if len(clauses) == 1 else AllOf(tuple(clauses))
+
+
+def names_field(node: Filter | None, field: str) -> bool:
+    """Whether a parsed filter compares the record field ``field`` anywhere in it."""
+    if node is None:
+        return False
+    if isinstance(node, Condition):
+        return node.kind != "metadata" and node.field == field
+    parts = (node.part,) if isinstance(node, Not) else node.parts
+    return any(names_field(p, field) for p in parts)
 
 
 def _size(node: Filter) -> tuple[int, int]:

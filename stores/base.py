@@ -278,6 +278,15 @@ class RecordStore(RecordReads, Protocol):
         """:meth:`find_memories`, ids only (cheap for large selections)."""
         ...
 
+    def memory_ids_with_prefix(
+        self, prefix: str, scope: Scope | None, *, limit: int, history: bool = False
+    ) -> list[str]:
+        """The ids of stored memories that start with ``prefix`` (case-sensitive) and carry
+        every id of ``scope`` (any scope when None), sorted, at most ``limit``. With
+        ``history``, ids known only from history rows recorded in ``scope`` (deleted
+        memories) count too."""
+        ...
+
     def lexical_search(
         self, scope: Scope, text: str, *, limit: int, query: MemoryQuery
     ) -> list[tuple[str, float]]:

@@ -89,7 +89,7 @@ def test_cli_errors_say_what_to_change(tmp_path):
     data = tmp_path / "data"
     no_scope = cli(data, "add", "hello, I live in Rome")
     assert no_scope.returncode == 2
-    assert "at least one of user_id" in no_scope.stderr
+    assert "at least one of --user" in no_scope.stderr
     bad_filter = cli(data, "search", "--user", "a", "--filters", "{not json", "x")
     assert bad_filter.returncode == 2 and "--filters must be JSON" in bad_filter.stderr
     missing = cli(data, "get", "--user", "a", "nope")
@@ -104,6 +104,7 @@ def test_cli_with_the_real_model(tmp_path):
         data, "add", "--user", "bo", "--name", "Bo", "I adopted a cat named Miso.", real_model=True
     )
     assert added.returncode == 0, added.stderr
+    assert "Loading weights" not in added.stderr  # no progress bar noise on every open
     found = cli(
         data, "--json", "search", "--user", "bo", "Which pet does Bo have?", real_model=True
     )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hybrid_memory.errors import FilterError
-from hybrid_memory.filters import parse_filter
+from hybrid_memory.filters import AllOf, Condition, parse_filter
 from stores.sqlite.filters import casefold, compile_filter
 
 ROWS = [
@@ -57,26 +57,29 @@ def ids(db, filters) -> set[str]:
     [
         (None, {"a", "b", "c"}),
         ({}, {"a", "b", "c"}),
-        ({"category": "food"}, {"a"}),
-        ({"category": {"eq": "travel"}}, {"b"}),
-        ({"category": {"ne": "travel"}}, {"a", "c"}),
-        ({"category": {"in": ["food", "work"]}}, {"a", "c"}),
-        ({"category": {"nin": ["food", "work"]}}, {"b"}),
-        ({"priority": {"gt": 1}}, {"b", "c"}),
-        ({"priority": {"gte": 3, "lt": 5}}, {"b"}),
-        ({"priority": {"$lte": 3}}, {"a", "b"}),
-        ({"tags": {"contains": "vegan"}}, {"a"}),
-        ({"tags": {"icontains": "urgent"}}, {"c"}),
-        ({"tags": {"contains": "urgent"}}, set()),
-        ({"tags": {"ne": None}}, {"a", "c"}),
-        ({"tags": None}, {"b"}),
+        ({"metadata.category": "food"}, {"a"}),
+        ({"metadata.category": {"eq": "travel"}}, {"b"}),
+        ({"metadata.category": {"ne": "travel"}}, {"a", "c"}),
+        ({"metadata.category": {"in": ["food", "work"]}}, {"a", "c"}),
+        ({"metadata.category": {"nin": ["food", "work"]}}, {"b"}),
+        ({"metadata.priority": {"gt": 1}}, {"b", "c"}),
+        ({"metadata.priority": {"gte": 3, "lt": 5}}, {"b"}),
+        ({"metadata.priority": {"$lte": 3}}, {"a", "b"}),
+        ({"metadata.tags": {"contains": "vegan"}}, {"a"}),
+        ({"metadata.tags": {"icontains": "urgent"}}, {"c"}),
+        ({"metadata.tags": {"contains": "urgent"}}, set()),
+        ({"metadata.tags": {"ne": None}}, {"a", "c"}),
+        ({"metadata.tags": None}, {"b"}),
         ({"kind": "observation"}, {"c"}),
         ({"created_at": {"gte": datetime(2024, 2, 1, tzinfo=UTC)}}, {"b", "c"}),
         ({"created_at": {"lt": "2024-02-01"}}, {"a"}),
-        ({"OR": [{"category": "food"}, {"priority": {"gte": 5}}]}, {"a", "c"}),
-        ({"AND": [{"category": {"ne": "food"}}, {"priority": {"lt": 5}}]}, {"b"}),
-        ({"NOT": {"category": "food"}}, {"b", "c"}),
-        ({"$or": [{"category": "travel"}, {"NOT": {"priority": {"gt": 0}}}]}, {"b"}),
+        ({"OR": [{"metadata.category": "food"}, {"metadata.priority": {"gte": 5}}]}, {"a", "c"}),
+        ({"AND": [{"metadata.category": {"ne": "food"}}, {"metadata.priority": {"lt": 5}}]}, {"b"}),
+        ({"NOT": {"metadata.category": "food"}}, {"b", "c"}),
+        (
+            {"$or": [{"metadata.category": "travel"}, {"NOT": {"metadata.priority": {"gt": 0}}}]},
+            {"b"},
+        ),
     ],
 )
 def test_filter_semantics(db, filters, expected):
@@ -86,17 +89,19 @@ def test_filter_semantics(db, filters, expected):
 @pytest.mark.parametrize(
     ("filters", "message"),
     [
-        ({"category": {"like": "x"}}, "unknown filter operator"),
-        ({"category": {}}, "no operator"),
-        ({"category": {"in": "food"}}, "non-empty list"),
-        ({"category": {"in": []}}, "non-empty list"),
-        ({"bad key!": 1}, "not valid"),
+        ({"metadata.category": {"like": "x"}}, "unknown filter operator"),
+        ({"metadata.category": {}}, "no operator"),
+        ({"metadata.category": {"in": "food"}}, "non-empty list"),
+        ({"metadata.category": {"in": []}}, "non-empty list"),
+        ({"metadata.bad key!": 1}, "not valid"),
+        ({"metadata.": 1}, "not valid"),
+        ({"bad key!": 1}, "unknown filter field"),
         ({"AND": {"a": 1}}, "non-empty list"),
         ({"OR": []}, "non-empty list"),
-        ({"priority": {"gt": None}}, "cannot compare with null"),
-        ({"priority": {"eq": [1, 2]}}, "must be a string"),
+        ({"metadata.priority": {"gt": None}}, "cannot compare with null"),
+        ({"metadata.priority": {"eq": [1, 2]}}, "must be a string"),
         ({"created_at": {"gte": "last week"}}, "ISO 8601"),
-        ({"tags": {"contains": 3}}, "non-empty string"),
+        ({"metadata.tags": {"contains": 3}}, "non-empty string"),
         (["category"], "must be a dict"),
         ({1: "x"}, "must be strings"),
     ],
@@ -116,4 +121,26 @@ def test_deep_nesting_is_refused():
 
 def test_values_are_parameters_not_sql(db):
     # An injection attempt is just a value that matches nothing.
-    assert ids(db, {"category": "x' OR '1'='1"}) == set()
+    assert ids(db, {"metadata.category": "x' OR '1'='1"}) == set()
+    # A metadata key is data too, never SQL: the key is checked, then quoted into the path.
+    with pytest.raises(FilterError, match="not valid"):
+        parse_filter({"metadata.x') OR 1=1 --": 1})
+
+
+@pytest.mark.parametrize("key", ["colour", "category", "Kind", "memory", "metadata"])
+def test_a_key_that_is_no_field_is_refused_with_the_fields_and_the_metadata_form(key):
+    """A mistyped field (or a metadata key without its prefix) would otherwise match nothing
+    and look like "no memories"."""
+    with pytest.raises(FilterError) as caught:
+        parse_filter({"OR": [{"kind": "fact"}, {key: "red"}]})
+    message = str(caught.value)
+    assert f"unknown filter field {key!r}" in message
+    assert "kind, status, subject, attribute, created_at" in message
+    assert f"'metadata.{key}'" in message
+
+
+def test_metadata_keys_are_compared_without_their_prefix():
+    parsed = parse_filter({"metadata.a.b": 1, "status": "active"})
+    assert parsed == AllOf(
+        (Condition("a.b", "metadata", "eq", 1), Condition("status", "column", "eq", "active"))
+    )

@@ -152,9 +152,17 @@ BAD_CALLS = [
         "tool call",
     ),
     (lambda m: m.get_all(user_id="c", limit=2**63), UserInputError, "limit"),
-    (lambda m: m.get_all(user_id="c", filters={"x": 2**63}), FilterError, "64-bit"),
-    (lambda m: m.get_all(user_id="c", filters={"x": {"gt": math.nan}}), FilterError, "finite"),
-    (lambda m: m.search("rome", user_id="c", filters={"x": "\ud800"}), FilterError, "surrogate"),
+    (lambda m: m.get_all(user_id="c", filters={"metadata.x": 2**63}), FilterError, "64-bit"),
+    (
+        lambda m: m.get_all(user_id="c", filters={"metadata.x": {"gt": math.nan}}),
+        FilterError,
+        "finite",
+    ),
+    (
+        lambda m: m.search("rome", user_id="c", filters={"metadata.x": "\ud800"}),
+        FilterError,
+        "surrogate",
+    ),
     (lambda m: m.get_context("x", user_id="c", token_budget=10**400), TokenBudgetError, "budget"),
     (lambda m: m.get_context("x", user_id="c", token_budget=100, tiers=1), UserInputError, "tiers"),
     (
@@ -301,7 +309,7 @@ def test_bad_input_is_refused_with_a_typed_error_and_writes_nothing(memory, call
         assert m.quarantined() == []
         assert m.get_all(user_id="c")
         m.add("I like green tea.", user_id="c", metadata={"n": 1})
-        assert m.search("tea", user_id="c", filters={"n": 1})
+        assert m.search("tea", user_id="c", filters={"metadata.n": 1})
 
 
 def test_timestamps_at_the_edges_of_the_range_are_accepted(memory):
@@ -317,16 +325,18 @@ def test_timestamps_at_the_edges_of_the_range_are_accepted(memory):
 def test_metadata_within_the_limits_round_trips_and_stays_filterable(memory):
     meta = {"n": 2**63 - 1, "f": -1.5e300, "deep": nested(10), "text": "ok ✓", "none": None}
     memory.add("tea time", user_id="c", infer=False, metadata=meta)
-    (hit,) = memory.search("tea time", user_id="c", filters={"n": 2**63 - 1})
+    (hit,) = memory.search("tea time", user_id="c", filters={"metadata.n": 2**63 - 1})
     assert hit.metadata == meta
-    assert memory.get_all(user_id="c", filters={"f": {"lt": 0}})
+    assert memory.get_all(user_id="c", filters={"metadata.f": {"lt": 0}})
 
 
 def test_nan_in_metadata_can_no_longer_break_the_filtered_reads_of_a_scope(memory):
     with pytest.raises(UserInputError):
         memory.add("tea", user_id="c", infer=False, metadata={"x": math.nan})
     memory.add("tea", user_id="c", infer=False, metadata={"x": 1})
-    assert [h.memory for h in memory.search("tea", user_id="c", filters={"x": 1})] == ["tea"]
+    assert [h.memory for h in memory.search("tea", user_id="c", filters={"metadata.x": 1})] == [
+        "tea"
+    ]
 
 
 def test_the_name_and_tool_limits_are_configurable(tmp_path):

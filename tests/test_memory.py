@@ -362,16 +362,17 @@ def test_metadata_filters_in_search_and_get_all(memory):
             infer=False,
             metadata={"category": cat, "priority": prio},
         )
-    food = memory.search("note", user_id="c", filters={"category": "food"}, limit=10)
+    food = memory.search("note", user_id="c", filters={"metadata.category": "food"}, limit=10)
     assert sorted(h.metadata["priority"] for h in food) == [1, 3]
-    high = memory.get_all(user_id="c", filters={"priority": {"gte": 3}})
+    high = memory.get_all(user_id="c", filters={"metadata.priority": {"gte": 3}})
     assert sorted(m.metadata["priority"] for m in high) == [3, 4]
     either = memory.get_all(
-        user_id="c", filters={"OR": [{"category": "travel"}, {"priority": {"gt": 3}}]}
+        user_id="c",
+        filters={"OR": [{"metadata.category": "travel"}, {"metadata.priority": {"gt": 3}}]},
     )
     assert sorted(m.metadata["category"] for m in either) == ["travel", "work"]
     with pytest.raises(FilterError):
-        memory.search("note", user_id="c", filters={"priority": {"between": [1, 2]}})
+        memory.search("note", user_id="c", filters={"metadata.priority": {"between": [1, 2]}})
 
 
 # -- bad input: typed errors, nothing written -----------------------------------------------
@@ -401,7 +402,10 @@ def test_metadata_filters_in_search_and_get_all(memory):
         (lambda m: m.search("rome", user_id="c", limit=0), UserInputError),
         (lambda m: m.search("rome", user_id="c", threshold=2), UserInputError),
         (lambda m: m.search("rome"), ScopeError),
-        (lambda m: m.search("rome", user_id="c", filters={"a": {"bogus": 1}}), FilterError),
+        (
+            lambda m: m.search("rome", user_id="c", filters={"metadata.a": {"bogus": 1}}),
+            FilterError,
+        ),
         (lambda m: m.get("no-such-id", user_id="c"), MemoryNotFoundError),
         (lambda m: m.update("no-such-id", "text", user_id="c"), MemoryNotFoundError),
         (lambda m: m.update("", "text"), UserInputError),

@@ -196,29 +196,29 @@ FILTER_ROWS = [
     item("d", kind=MemoryKind.ENTITY, metadata={"tags": "Grüße ÄPFEL", "vip": False}),
 ]
 FILTER_CASES = [
-    ({"category": "food"}, {"a"}),
-    ({"category": {"ne": "food"}}, {"b", "c", "d"}),
-    ({"category": {"in": ["food", "work"]}}, {"a", "c"}),
-    ({"category": {"nin": ["food", "work"]}}, {"b", "d"}),
-    ({"NOT": {"category": "food"}}, {"b", "c", "d"}),
-    ({"category": None}, {"d"}),
-    ({"category": {"ne": None}}, {"a", "b", "c"}),
-    ({"priority": {"gt": 1}}, {"b", "c"}),  # every number is below every string
-    ({"priority": {"lt": 5}}, {"a", "b"}),
-    ({"priority": {"gte": "0"}}, {"c"}),
-    ({"priority": 3.0}, {"b"}),
-    ({"vip": True}, {"b"}),
-    ({"vip": {"ne": True}}, {"a", "c", "d"}),
-    ({"tags": {"contains": "spic"}}, {"a"}),
-    ({"tags": {"contains": "SPIC"}}, set()),
-    ({"tags": {"icontains": "äpfel"}}, {"d"}),
-    ({"tags": {"icontains": "GRÜSSE"}}, {"d"}),
-    ({"NOT": {"tags": {"contains": "x"}}}, {"a", "b", "c", "d"}),
+    ({"metadata.category": "food"}, {"a"}),
+    ({"metadata.category": {"ne": "food"}}, {"b", "c", "d"}),
+    ({"metadata.category": {"in": ["food", "work"]}}, {"a", "c"}),
+    ({"metadata.category": {"nin": ["food", "work"]}}, {"b", "d"}),
+    ({"NOT": {"metadata.category": "food"}}, {"b", "c", "d"}),
+    ({"metadata.category": None}, {"d"}),
+    ({"metadata.category": {"ne": None}}, {"a", "b", "c"}),
+    ({"metadata.priority": {"gt": 1}}, {"b", "c"}),  # every number is below every string
+    ({"metadata.priority": {"lt": 5}}, {"a", "b"}),
+    ({"metadata.priority": {"gte": "0"}}, {"c"}),
+    ({"metadata.priority": 3.0}, {"b"}),
+    ({"metadata.vip": True}, {"b"}),
+    ({"metadata.vip": {"ne": True}}, {"a", "c", "d"}),
+    ({"metadata.tags": {"contains": "spic"}}, {"a"}),
+    ({"metadata.tags": {"contains": "SPIC"}}, set()),
+    ({"metadata.tags": {"icontains": "äpfel"}}, {"d"}),
+    ({"metadata.tags": {"icontains": "GRÜSSE"}}, {"d"}),
+    ({"NOT": {"metadata.tags": {"contains": "x"}}}, {"a", "b", "c", "d"}),
     ({"kind": {"in": ["observation", "entity"]}}, {"c", "d"}),
     ({"created_at": {"gte": T0}}, {"a", "b", "c", "d"}),
     ({"created_at": {"lt": "2024-01-01"}}, set()),
-    ({"OR": [{"category": "food"}, {"vip": False}]}, {"a", "d"}),
-    ({"AND": [{"priority": {"ne": 1}}, {"NOT": {"vip": True}}]}, {"c", "d"}),
+    ({"OR": [{"metadata.category": "food"}, {"metadata.vip": False}]}, {"a", "d"}),
+    ({"AND": [{"metadata.priority": {"ne": 1}}, {"NOT": {"metadata.vip": True}}]}, {"c", "d"}),
     ({}, {"a", "b", "c", "d"}),
 ]
 
@@ -294,6 +294,51 @@ def test_history_and_audit(records):
     assert records.history_scope("nope") is None
     assert [a.id for a in records.audit(Scope(user_id="bob"))] == ["a1"]
     assert [a.id for a in records.audit(None)] == ["a0", "a1"]
+
+
+def test_memory_ids_by_prefix(records):
+    put(
+        records,
+        item("3fdb7c78aaaa"),
+        item("3fdb7c78bbbb", run_id="r1"),
+        item("3fdb7c79cccc"),
+        item("3fdb7c78dddd", user_id="bob"),
+        item("3fdb7c7%_eee"),
+        item("3fdb7c78ffff\U0010ffff"),
+    )
+    alice = Scope(user_id="alice")
+    assert records.memory_ids_with_prefix("3fdb7c78", alice, limit=10) == [
+        "3fdb7c78aaaa",
+        "3fdb7c78bbbb",
+        "3fdb7c78ffff\U0010ffff",
+    ]
+    assert records.memory_ids_with_prefix("3fdb7c78", alice, limit=2) == [
+        "3fdb7c78aaaa",
+        "3fdb7c78bbbb",
+    ]
+    # every id of the scope must match; None is any scope; an empty scope selects nothing
+    assert records.memory_ids_with_prefix("3fdb7c78", Scope(run_id="r1"), limit=10) == [
+        "3fdb7c78bbbb"
+    ]
+    assert records.memory_ids_with_prefix("3fdb7c78d", None, limit=10) == ["3fdb7c78dddd"]
+    assert records.memory_ids_with_prefix("3fdb7c78", Scope(), limit=10) == []
+    # prefixes are text, never patterns, and case-sensitive
+    assert records.memory_ids_with_prefix("3fdb7c7%", alice, limit=10) == ["3fdb7c7%_eee"]
+    assert records.memory_ids_with_prefix("3FDB7C78", alice, limit=10) == []
+    assert records.memory_ids_with_prefix("3fdb7c78aaaa", alice, limit=10) == ["3fdb7c78aaaa"]
+    # a deleted memory is found through its history rows, in their scope, only when asked
+    with records.unit_of_work() as uow:
+        uow.delete_memories(["3fdb7c78aaaa"])
+        entry = HistoryEntry(
+            id="h1", memory_id="3fdb7c78aaaa", event=EventType.DELETE, created_at=T0
+        )
+        uow.add_history(entry, alice)
+    assert "3fdb7c78aaaa" not in records.memory_ids_with_prefix("3fdb7c78", alice, limit=10)
+    assert records.memory_ids_with_prefix("3fdb7c78a", alice, limit=10, history=True) == [
+        "3fdb7c78aaaa"
+    ]
+    bob = Scope(user_id="bob")
+    assert records.memory_ids_with_prefix("3fdb7c78a", bob, limit=10, history=True) == []
 
 
 # -- turns, summaries, outbox ---------------------------------------------------------------------
@@ -528,7 +573,7 @@ def test_the_memory_works_the_same_on_every_backend(memory):
         "Ana lives in Porto.",
         "Ana lives in Lisbon.",
     )
-    hits = memory.search("Where does Ana live?", user_id="ana")
+    hits = memory.search("Where does Ana live?", user_id="ana", include_superseded=True)
     assert hits[0].memory == "Ana lives in Lisbon." and hits[0].status == MemoryStatus.ACTIVE
     former = [h for h in hits if h.status == MemoryStatus.SUPERSEDED]
     assert {h.memory for h in former} == {

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
-from hybrid_memory.errors import MemoryNotFoundError
+from hybrid_memory.errors import AmbiguousIdError, MemoryNotFoundError
 from hybrid_memory.filters import Filter
 from hybrid_memory.memory.changes import vector_meta
 from hybrid_memory.memory.locks import ScopeLocks
@@ -50,6 +50,12 @@ def history_entry(
     )
 
 
+MIN_PREFIX = 8
+"""A memory id may be shortened to any unique prefix of at least this many characters."""
+MAX_CANDIDATES = 10
+"""How many ids an ambiguous prefix lists."""
+
+
 def in_scope(item: MemoryItem, scope: Scope | None) -> bool:
     """Whether ``item`` carries every id of ``scope`` (None: the operator's any-scope path)."""
     if scope is None:
@@ -67,10 +73,39 @@ class Crud:
     locks: ScopeLocks
     outbox: Outbox
 
+    def resolve(self, memory_id: str, scope: Scope | None, *, history: bool = False) -> str:
+        """The full id of ``memory_id`` within ``scope`` (any scope when None): the id itself
+        when a memory has it, else the one memory whose id starts with it (at least
+        :data:`MIN_PREFIX` characters). ``history`` also counts deleted memories (those with
+        history rows in the scope). An unknown id is returned as it is, so the caller's own
+        not-found error names it.
+
+        Raises:
+            AmbiguousIdError: the prefix matches several memories; the message lists them.
+        """
+        found = self.records.get_memories([memory_id]).get(memory_id)
+        if found is not None and in_scope(found, scope):
+            return memory_id
+        if len(memory_id) < MIN_PREFIX:
+            return memory_id
+        matches = self.records.memory_ids_with_prefix(
+            memory_id, scope, limit=MAX_CANDIDATES + 1, history=history
+        )
+        if len(matches) > 1:
+            shown = matches[:MAX_CANDIDATES]
+            count = f"more than {MAX_CANDIDATES}" if len(matches) > MAX_CANDIDATES else len(matches)
+            raise AmbiguousIdError(
+                f"memory id {memory_id!r} is ambiguous: {count} memories in this scope have ids "
+                f"starting with it ({', '.join(shown)}); give more characters of the id",
+                prefix=memory_id,
+                candidates=shown,
+            )
+        return matches[0] if matches else memory_id
+
     def get(self, memory_id: str, scope: Scope | None) -> MemoryItem:
         item = self.records.get_memories([memory_id]).get(memory_id)
         if item is None or not in_scope(item, scope):
-            raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
+            raise MemoryNotFoundError(_not_found(memory_id))
         return item
 
     def get_all(
@@ -116,10 +151,10 @@ class Crud:
     def _current(self, uow: UnitOfWork, memory_id: str, scope: Scope | None) -> MemoryItem:
         item = uow.get_memories([memory_id]).get(memory_id)
         if item is None or not in_scope(item, scope):
-            raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
+            raise MemoryNotFoundError(_not_found(memory_id))
         return item
 
-    def delete(self, memory_id: str, scope: Scope | None, actor: str | None) -> None:
+    def delete(self, memory_id: str, scope: Scope | None, actor: str | None) -> int:
         item = self.get(memory_id, scope)
         with self.locks.hold(item.scope.owner):
             with self.records.unit_of_work() as uow:
@@ -138,6 +173,7 @@ class Crud:
                 uow.add_history(entry, item.scope)
                 uow.enqueue(VectorOp("delete", [item.id]))
         self.outbox.drain()
+        return 1
 
     def delete_all(self, scope: Scope, actor: str | None) -> int:
         with self.locks.exclusive():
@@ -159,5 +195,12 @@ class Crud:
         a delete and reused by another scope has a history in each, never a shared one."""
         rows = self.records.history(memory_id, scope)
         if not rows:
-            raise MemoryNotFoundError(f"no history for memory id {memory_id!r} in this scope")
+            raise MemoryNotFoundError(_not_found(memory_id, "no history for memory id"))
         return rows
+
+
+def _not_found(memory_id: str, what: str = "no memory with id") -> str:
+    hint = ""
+    if len(memory_id) < MIN_PREFIX:
+        hint = f" (a shortened id needs at least {MIN_PREFIX} characters)"
+    return f"{what} {memory_id!r} in this scope{hint}"

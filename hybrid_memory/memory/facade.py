@@ -240,8 +240,10 @@ class HybridMemory(Lifecycle, RecordsFacade):
             include_superseded: ``None`` (the default) returns a former value only where it
                 answers the question: when the query asks about the past ("before", "when",
                 "used to") or about that value's attribute ("Where did I live?"), as the
-                context does. ``True`` returns former values too (ranked below current ones
-                unless the query asks about the past); ``False`` current memories only.
+                context does, or when ``filters`` name ``status`` (the filter then decides:
+                ``{"status": "superseded"}`` gives former values). ``True`` returns former
+                values too (ranked below current ones unless the query asks about the past);
+                ``False`` current memories only.
 
         Returns:
             Hits, best first; ``score`` is higher for more relevant memories.
@@ -261,7 +263,7 @@ class HybridMemory(Lifecycle, RecordsFacade):
             limit=args.limit,
             filter=args.filter,
             threshold=args.threshold,
-            include_superseded=args.include_superseded,
+            include_superseded=args.superseded,
         )
         return self._search.search(request)
 

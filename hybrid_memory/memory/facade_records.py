@@ -45,10 +45,37 @@ class RecordsFacade:
     #
     # By-id calls look the id up within the scope given: the memory must carry every scope id
     # passed, and at least one must be passed. ``all_scopes=True`` is the operator's explicit
-    # path to any scope; a service must never pass it through from its clients.
+    # path to any scope; a service must never pass it through from its clients. An id may be
+    # shortened to any unique prefix of at least 8 characters (as the CLI's tables print it).
 
-    def _by_id(self, contract: type[ByIdArgs], **arguments: Any) -> Any:
-        return contract.check(self.config.limits, **arguments)
+    def _by_id(self, contract: type[ByIdArgs], *, history: bool = False, **arguments: Any) -> Any:
+        """The checked arguments, with ``memory_id`` resolved to the full id."""
+        args = contract.check(self.config.limits, **arguments)
+        scope = None if args.all_scopes else args.scope
+        full = self._crud.resolve(args.memory_id, scope, history=history)
+        return args if full == args.memory_id else args.model_copy(update={"memory_id": full})
+
+    def resolve_id(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        all_scopes: bool = False,
+    ) -> str:
+        """The full id of a memory given by its id or a unique prefix of at least 8 characters,
+        within the scope given (as :meth:`get` looks it up). ``get``, ``update``, ``delete``
+        and ``history`` accept such a prefix themselves.
+
+        Raises:
+            AmbiguousIdError: several memories of the scope have ids starting with it (the
+                error lists them).
+            MemoryNotFoundError: none has.
+        """
+        return self.get(
+            memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id, all_scopes=all_scopes
+        ).id
 
     def get(
         self,
@@ -84,8 +111,10 @@ class RecordsFacade:
         include_superseded: bool | None = None,
     ) -> list[MemoryItem]:
         """Every current (unexpired) memory of the scope, newest first; former values too with
-        ``include_superseded=True`` (``None``, the default, is current memories only: with no
-        question to answer, no former value is asked for; see :meth:`search`)."""
+        ``include_superseded=True``. ``None``, the default, shares :meth:`search`'s rule: a
+        former value only where it is asked for. With no question, that is when ``filters``
+        name ``status`` (``{"status": "superseded"}`` lists the former values); otherwise
+        current memories only."""
         args = ListArgs.check(
             self.config.limits,
             scope=scope_ids(user_id, agent_id, run_id),
@@ -93,7 +122,7 @@ class RecordsFacade:
             limit=limit,
             include_superseded=include_superseded,
         )
-        every = bool(args.include_superseded)
+        every = bool(args.superseded)
         return self._crud.get_all(args.scope, args.filter, args.limit, every)
 
     def update(
@@ -131,9 +160,10 @@ class RecordsFacade:
         run_id: str | None = None,
         actor: str | None = None,
         all_scopes: bool = False,
-    ) -> None:
+    ) -> int:
         """Delete one memory (its history keeps a DELETE row). The memory is looked up like
-        :meth:`get` does."""
+        :meth:`get` does. Returns how many memories were deleted (1), like
+        :meth:`delete_all`."""
         args = self._by_id(
             DeleteArgs,
             memory_id=memory_id,
@@ -141,7 +171,9 @@ class RecordsFacade:
             all_scopes=all_scopes,
             actor=actor,
         )
-        self._crud.delete(args.memory_id, None if args.all_scopes else args.scope, args.actor)
+        return self._crud.delete(
+            args.memory_id, None if args.all_scopes else args.scope, args.actor
+        )
 
     def delete_all(
         self,
@@ -172,6 +204,7 @@ class RecordsFacade:
         here). ``all_scopes=True`` gives every row of the id."""
         args = self._by_id(
             ByIdArgs,
+            history=True,
             memory_id=memory_id,
             scope=scope_ids(user_id, agent_id, run_id),
             all_scopes=all_scopes,

@@ -306,6 +306,25 @@ class InMemoryRecordStore(_Reads):
             if e.memory_id == memory_id and (scope is None or in_scope(scope, s))
         ]
 
+    def memory_ids_with_prefix(
+        self, prefix: str, scope: Scope | None, *, limit: int, history: bool = False
+    ) -> list[str]:
+        def wanted(ids: Scope) -> bool:
+            return scope is None or in_scope(scope, ids)
+
+        found = {
+            i.id
+            for i in self._state.memories.values()
+            if i.id.startswith(prefix) and wanted(i.scope)
+        }
+        if history:
+            found |= {
+                e.memory_id
+                for e, s in self._state.history
+                if e.memory_id.startswith(prefix) and wanted(s)
+            }
+        return sorted(found)[:limit]
+
     def history_scope(self, memory_id: str) -> Scope | None:
         return next((s for e, s in self._state.history if e.memory_id == memory_id), None)
 

@@ -76,6 +76,27 @@ class MemoryReads(Db):
     def find_memory_ids(self, scope: Scope, query: MemoryQuery) -> list[str]:
         return [r["id"] for r in self._select("m.id", scope, query)]
 
+    def memory_ids_with_prefix(
+        self, prefix: str, scope: Scope | None, *, limit: int, history: bool = False
+    ) -> list[str]:
+        # A range on the indexed id column, then an exact test (ids are compared as text).
+        found: set[str] = set()
+        tables = (
+            (("memories", "id"), ("history", "memory_id")) if history else (("memories", "id"),)
+        )
+        for table, column in tables:
+            sql = (
+                f"SELECT DISTINCT t.{column} AS id FROM {table} t WHERE t.{column} >= ? "
+                f"AND t.{column} < ? AND substr(t.{column}, 1, ?) = ?"
+            )
+            params: list[Any] = [prefix, prefix + "\U0010ffff", len(prefix), prefix]
+            if scope is not None:
+                cond, more = scope_condition(scope, alias="t")
+                sql, params = f"{sql} AND {cond}", [*params, *more]
+            rows = self._query(f"{sql} ORDER BY 1 LIMIT ?", [*params, int(limit)])
+            found.update(r["id"] for r in rows)
+        return sorted(found)[:limit]
+
     def summary(self, scope: Scope) -> RunSummary:
         rows = self._query(
             "SELECT summary, tokens, turns_folded FROM summaries WHERE scope_key = ?", (scope.key,)

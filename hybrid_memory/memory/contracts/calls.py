@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, mod
 
 from hybrid_memory.config import LimitsConfig
 from hybrid_memory.errors import HybridMemoryError, ScopeError, UserInputError
-from hybrid_memory.filters import Filter
+from hybrid_memory.filters import Filter, names_field
 from hybrid_memory.memory.contracts.fields import (
     Actor,
     AnyScope,
@@ -93,6 +93,14 @@ class SearchArgs(Contract):
         parsed: Filter | None = self.filters
         return parsed
 
+    @property
+    def superseded(self) -> bool | None:
+        """``include_superseded``, except that with ``None`` a filter on ``status`` decides
+        alone: ``{"status": "superseded"}`` asks for former values, so it gets them."""
+        if self.include_superseded is None and names_field(self.filter, "status"):
+            return True
+        return self.include_superseded
+
 
 class ContextArgs(Contract):
     """``query`` is only searched with when the ``memories`` tier is asked for, so it is only
@@ -164,6 +172,14 @@ class ListArgs(Contract):
     def filter(self) -> Filter | None:
         parsed: Filter | None = self.filters
         return parsed
+
+    @property
+    def superseded(self) -> bool | None:
+        """``include_superseded``, except that with ``None`` a filter on ``status`` decides
+        alone: ``{"status": "superseded"}`` asks for former values, so it gets them."""
+        if self.include_superseded is None and names_field(self.filter, "status"):
+            return True
+        return self.include_superseded
 
 
 class ScopeArgs(Contract):

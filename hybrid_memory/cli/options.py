@@ -1,0 +1,134 @@
+"""The options every command shares, and the memory a command opens.
+
+``--data-dir`` and ``--json`` are accepted before the command name and after it (after wins);
+``--user``, ``--agent`` and ``--run`` name the scope. Without ``--run``, messages go to the
+scope of the user (or agent) itself: one buffer and summary shared by every call without a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hybrid_memory.errors import UserInputError
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where the memory lives [default: $HYBRID_MEMORY_DATA_DIR, else ./.hybrid_memory].",
+        show_default=False,
+    ),
+]
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print JSON, errors included ({'error': {'type', 'message'}}, status 2)."
+    ),
+]
+User = Annotated[str | None, typer.Option("--user", help="User id of the scope.")]
+Agent = Annotated[str | None, typer.Option("--agent", help="Agent id of the scope.")]
+Run = Annotated[
+    str | None,
+    typer.Option(
+        "--run",
+        help="Run (conversation) id of the scope [default: none: the user's or agent's own "
+        "buffer and summary, shared by every call without --run].",
+        show_default=False,
+    ),
+]
+AllScopes = Annotated[
+    bool,
+    typer.Option(
+        "--all-scopes",
+        help="Operator flag: look the id up in every scope instead of --user/--agent/--run.",
+    ),
+]
+Filters = Annotated[
+    str | None,
+    typer.Option(
+        "--filters",
+        help="JSON filter on record fields (kind, status, subject, attribute, created_at, ...) "
+        'or metadata keys as "metadata.<key>", e.g. \'{"kind": "fact"}\' or '
+        '\'{"metadata.category": {"in": ["food", "travel"]}}\'.',
+        show_default=False,
+    ),
+]
+IncludeSuperseded = Annotated[
+    bool | None,
+    typer.Option(
+        "--include-superseded/--current-only",
+        help="Former values too, or current memories only [default: a former value only where "
+        "it answers the question: a query about the past or about that value's attribute, or "
+        "a --filters on status].",
+        show_default=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the memory is and how to print, as given before and after the command name."""
+
+    data_dir: Path | None = None
+    json: bool = False
+
+    def config(self) -> Any:
+        from hybrid_memory.config import MemoryConfig
+
+        return MemoryConfig(data_dir=self.data_dir) if self.data_dir else MemoryConfig()
+
+
+def settings(ctx: typer.Context, data_dir: Path | None, json_out: bool) -> Settings:
+    """The command's own ``--data-dir``/``--json`` on top of those given before it."""
+    root = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+    return Settings(data_dir=data_dir or root.data_dir, json=json_out or root.json)
+
+
+def scope(user: str | None, agent: str | None, run: str | None) -> dict[str, str | None]:
+    return {"user_id": user, "agent_id": agent, "run_id": run}
+
+
+def json_option(value: str | None, flag: str) -> Any:
+    """The JSON value of an option (None when it was not given)."""
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"{flag} must be JSON: {exc}") from None
+
+
+def read_input(path: Path, flag: str) -> str:
+    """The text of a file given on the command line ('-' is stdin)."""
+    if str(path) == "-":
+        import sys
+
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserInputError(f"{flag}: cannot read {path}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def open_memory(opts: Settings) -> Iterator[Any]:
+    """The memory, with its model calls recorded in ``<data dir>/usage.sqlite3`` (what
+    ``stats`` reads). Imported here: the orchestrator pulls in chromadb and the model."""
+    from hybrid_memory.agent.usage import USAGE_DB_FILENAME, UsageTracker
+    from hybrid_memory.memory import HybridMemory
+
+    config = opts.config()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    tracker = UsageTracker(config.data_dir / USAGE_DB_FILENAME)
+    try:
+        with HybridMemory(config, on_usage=tracker.record) as memory:
+            yield memory
+    finally:
+        tracker.close()
