@@ -147,16 +147,16 @@ def filters() -> st.SearchStrategy[Any]:
     bad = hostile()
     return st.one_of(
         bad,
-        bad.map(lambda v: {"category": v}),
-        bad.map(lambda v: {"category": {"gt": v}}),
-        bad.map(lambda v: {"category": {"in": v}}),
-        bad.map(lambda v: {"category": {"contains": v}}),
+        bad.map(lambda v: {"metadata.category": v}),
+        bad.map(lambda v: {"metadata.category": {"gt": v}}),
+        bad.map(lambda v: {"metadata.category": {"in": v}}),
+        bad.map(lambda v: {"metadata.category": {"contains": v}}),
         bad.map(lambda v: {"created_at": {"gte": v}}),
         bad.map(lambda v: {"AND": v}),
         bad.map(lambda v: {"NOT": v}),
         st.just(deep_not(1000)),
         st.just({f"k{i}": i for i in range(500)}),
-        st.just({"category": {"in": list(range(10_000))}}),
+        st.just({"metadata.category": {"in": list(range(10_000))}}),
     )
 
 
@@ -210,7 +210,12 @@ def records() -> st.SearchStrategy[Any]:
 
 VALID: dict[str, dict[str, Any]] = {
     "add": {"messages": "I like green tea.", "user_id": "u1", "metadata": {"category": "food"}},
-    "search": {"query": "tea", "user_id": "u1", "limit": 5, "filters": {"category": "food"}},
+    "search": {
+        "query": "tea",
+        "user_id": "u1",
+        "limit": 5,
+        "filters": {"metadata.category": "food"},
+    },
     "get_context": {"query": "tea", "user_id": "u1", "token_budget": 300, "tiers": ["memories"]},
     "get": {"memory_id": KNOWN_ID, "user_id": "u1"},
     "get_all": {"user_id": "u1", "limit": 10, "include_superseded": True},
