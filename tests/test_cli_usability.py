@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -172,8 +175,12 @@ def test_name_role_and_timestamp_apply_to_file_messages(cli, tmp_path):
 
 
 def test_shell_completion_is_available(cli):
-    status, out, _ = cli("--show-completion", "bash")
-    assert status == 0 and "_HYBRID_MEMORY_COMPLETE" in out
+    # as a shell runs it: the installed command, in its own process
+    command = Path(sys.executable).with_name("hybrid-memory")
+    shown = subprocess.run(
+        [str(command), "--show-completion", "bash"], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0 and "_HYBRID_MEMORY_COMPLETE" in shown.stdout, shown
     status, out, _ = cli("--help")
     assert status == 0 and "--install-completion" in out
     for command in ("add", "search", "context", "list", "get", "history", "update", "delete"):
