@@ -71,8 +71,8 @@ class StoreLockedError(StoreError):
     """Another process (or another memory of this process) has the embedded store open.
 
     Embedded stores (SQLite and chroma under one data dir) have a single writer. To share a
-    store between processes, run the service (``hybrid-memory serve``) and talk to it, or use
-    server backends. The message names the holder.
+    store between processes, let one process own it and serve the others, or use server
+    backends. The message names the holder.
 
     Attributes:
         path: the lock file.

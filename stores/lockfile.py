@@ -33,9 +33,9 @@ except ImportError:  # pragma: no cover - not POSIX
 
 LOCK_NAME = ".hybrid-memory.lock"
 SHARING = (
-    "An embedded store has one process at a time. To share it, run the service "
-    "('hybrid-memory serve') and connect every process to it, or use server backends instead "
-    "of the embedded SQLite and chroma ones."
+    "An embedded store has one process at a time. To share it, let one process own it and "
+    "serve the others (close it here first), or use server backends instead of the embedded "
+    "SQLite and chroma ones."
 )
 
 

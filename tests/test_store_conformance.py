@@ -223,6 +223,25 @@ FILTER_CASES = [
 ]
 
 
+def test_a_word_most_memories_contain_weighs_nothing_as_soon_as_it_is_common(records):
+    scope = Scope(user_id="alice")
+    put(
+        records,
+        item("m1", "Ana drinks green tea."),
+        item("m2", "Ana walks her dog."),
+        item("m3", "Ana reads novels."),
+    )
+    question = "Ana tea"  # "Ana" is in every memory: only "tea" tells them apart
+    assert [
+        i for i, _ in records.lexical_search(scope, question, limit=10, query=MemoryQuery())
+    ] == ["m1"]
+    # once most memories mention tea, it no longer tells them apart either (the store changed,
+    # so nothing it counted before may be reused)
+    put(records, *(item(f"t{n}", f"Ana had tea number {n}.") for n in range(6)))
+    hits = records.lexical_search(scope, question, limit=20, query=MemoryQuery())
+    assert {i for i, _ in hits} == {"m1", "m2", "m3", *(f"t{n}" for n in range(6))}
+
+
 @pytest.mark.parametrize(("filters", "expected"), FILTER_CASES)
 def test_filters_mean_the_same_in_every_store(records, filters, expected):
     put(records, *FILTER_ROWS)

@@ -61,7 +61,7 @@ def test_a_second_process_is_refused_with_the_holder_and_how_to_share(tmp_path):
         assert isinstance(err, StoreError)
         assert err.holder["pid"] == proc.pid and err.holder["host"] == socket.gethostname()
         text = str(err)
-        assert str(proc.pid) in text and "hybrid-memory serve" in text and "server" in text
+        assert str(proc.pid) in text and "one process at a time" in text and "server" in text
         # the refused open touched nothing: the holder's data is intact
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write("close\n")

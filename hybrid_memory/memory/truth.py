@@ -131,6 +131,8 @@ there ("I work as a nurse at Santa Maria" is over when "I left Santa Maria")."""
 def ended(ws: WorkingSet, cand: ExtractedFact) -> list[MemoryItem]:
     """Current facts the endings of ``cand`` refer to (never facts of the same message)."""
     out: list[MemoryItem] = []
+    if not cand.ends:
+        return out
     current = [i for i in ws.about(None) if i.kind == MemoryKind.FACT]
     for ending in cand.ends:
         subject = ending.subject or cand.subject

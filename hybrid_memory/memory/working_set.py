@@ -26,6 +26,8 @@ class WorkingSet:
         self.plan = plan
         self.items: dict[str, MemoryItem] = {}
         self.planned: dict[str, np.ndarray] = {}
+        self._stored_about: dict[str | None, list[MemoryItem]] = {}
+        """The stored facts per subject, read once per add: nothing is written while planning."""
         """Memories added or updated by this add and still current, with their vectors,
         in the order they were decided (the latest last)."""
 
@@ -85,9 +87,11 @@ class WorkingSet:
     def about(self, subject: str | None) -> list[MemoryItem]:
         """Current facts of the owner about ``subject`` (case-insensitive; every current fact
         when None), oldest first."""
-        query = MemoryQuery(subject=subject, order="oldest")
-        stored = self.records.find_memories(self.owner, query)
         folded = subject.casefold() if subject else None
+        stored = self._stored_about.get(folded)
+        if stored is None:
+            query = MemoryQuery(subject=subject, order="oldest")
+            stored = self._stored_about[folded] = self.records.find_memories(self.owner, query)
         return self._current(
             stored,
             lambda i: (

@@ -19,6 +19,11 @@ class Db:
         self._conn = conn
         self._lock = lock
         self.path = path
+        self._commits = 0
+        """Write transactions this connection committed (with SQLite's ``data_version``, which
+        counts other connections' commits, it tells whether anything changed since a read)."""
+        self._common: dict[tuple[Any, ...], int] = {}
+        self._common_stamp: tuple[int, int] | None = None
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from hybrid_memory.models import MemoryItem, Message, Scope
@@ -144,7 +145,9 @@ class SearchReads(Db):
         if not terms or limit <= 0:
             return []
         where, params = _selection(scope, query)
-        terms = self._telling(list(dict.fromkeys(terms)), where, params)
+        timeless, timeless_params = _selection(scope, replace(query, now=None))
+        key = (timeless, *timeless_params)
+        terms = self._telling(list(dict.fromkeys(terms)), where, params, key)
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         rows = self._query(
             f"""SELECT m.id AS id, bm25(memories_fts) AS rank FROM memories_fts
@@ -156,22 +159,35 @@ class SearchReads(Db):
         # FTS5's bm25() is negative (more negative = better); flip it to "higher is better".
         return [(r["id"], -float(r["rank"])) for r in rows]
 
-    def _telling(self, terms: list[str], where: str, params: list[Any]) -> list[str]:
+    def _telling(
+        self, terms: list[str], where: str, params: list[Any], key: tuple[Any, ...]
+    ) -> list[str]:
         """``terms`` without those found in more than COMMON_SHARE of the selected memories
-        (all of them when every term is)."""
-        total = self._query(f"SELECT count(*) AS n FROM memories m WHERE {where}", params)[0]["n"]
-        cap = int(total * COMMON_SHARE)
-        telling = []
-        for term in terms:
-            row = self._query(
-                f"""SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts
-                JOIN memories m ON m.rowid = memories_fts.rowid
-                WHERE memories_fts MATCH ? AND {where} LIMIT ?)""",
-                ['"' + term.replace('"', '""') + '"', *params, cap + 1],
-            )
-            if row[0]["n"] <= cap:
-                telling.append(term)
-        return telling or terms
+        (all of them when every term is). The counts are kept under ``key`` (the selection
+        without its clock) until the store changes: a commit here or, by SQLite's
+        ``data_version``, by another connection; none are kept inside a write transaction."""
+        with self._lock:
+            stamp = (self._commits, int(self._query("PRAGMA data_version")[0][0]))
+            if self._common_stamp != stamp or self._conn.in_transaction:
+                self._common.clear()
+                self._common_stamp = stamp
+            if (*key, None) not in self._common:
+                total = self._query(f"SELECT count(*) AS n FROM memories m WHERE {where}", params)
+                self._common[(*key, None)] = int(total[0]["n"])
+            cap = int(self._common[(*key, None)] * COMMON_SHARE)
+            telling = []
+            for term in terms:
+                if (*key, term) not in self._common:
+                    row = self._query(
+                        f"""SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts
+                        JOIN memories m ON m.rowid = memories_fts.rowid
+                        WHERE memories_fts MATCH ? AND {where} LIMIT ?)""",
+                        ['"' + term.replace('"', '""') + '"', *params, cap + 1],
+                    )
+                    self._common[(*key, term)] = int(row[0]["n"])
+                if self._common[(*key, term)] <= cap:
+                    telling.append(term)
+            return telling or terms
 
     def entity_links(self, ids: Sequence[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

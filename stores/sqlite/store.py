@@ -85,6 +85,7 @@ class SQLiteRecordStore(MemoryReads, SearchReads, TurnReads):
             else:
                 try:
                     self._conn.execute("COMMIT")
+                    self._commits += 1
                 except sqlite3.DatabaseError as exc:
                     self._conn.execute("ROLLBACK")
                     raise StoreError(f"commit failed on {self.path}: {exc}") from exc
