@@ -80,12 +80,10 @@ class ReprocessArgs(Contract):
     scope: AnyScope
 
 
-class SearchArgs(Contract):
-    scope: RequiredScope
-    query: Query
-    limit: SearchLimit
+class _Selecting(Contract):
+    """Calls that select memories by a filter, current ones or former ones too."""
+
     filters: FilterArg
-    threshold: Threshold
     include_superseded: OptionalFlag
 
     @property
@@ -100,6 +98,13 @@ class SearchArgs(Contract):
         if self.include_superseded is None and names_field(self.filter, "status"):
             return True
         return self.include_superseded
+
+
+class SearchArgs(_Selecting):
+    scope: RequiredScope
+    query: Query
+    limit: SearchLimit
+    threshold: Threshold
 
 
 class ContextArgs(Contract):
@@ -162,24 +167,9 @@ class DeleteArgs(ByIdArgs):
     actor: Actor
 
 
-class ListArgs(Contract):
+class ListArgs(_Selecting):
     scope: RequiredScope
-    filters: FilterArg
     limit: ListLimit
-    include_superseded: OptionalFlag
-
-    @property
-    def filter(self) -> Filter | None:
-        parsed: Filter | None = self.filters
-        return parsed
-
-    @property
-    def superseded(self) -> bool | None:
-        """``include_superseded``, except that with ``None`` a filter on ``status`` decides
-        alone: ``{"status": "superseded"}`` asks for former values, so it gets them."""
-        if self.include_superseded is None and names_field(self.filter, "status"):
-            return True
-        return self.include_superseded
 
 
 class ScopeArgs(Contract):
