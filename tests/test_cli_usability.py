@@ -6,6 +6,7 @@ data dir; tests/test_cli.py runs the installed entry point as a subprocess."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -175,10 +176,16 @@ def test_name_role_and_timestamp_apply_to_file_messages(cli, tmp_path):
 
 
 def test_shell_completion_is_available(cli):
-    # as a shell runs it: the installed command, in its own process
+    # The installed command, in its own process. Typer detects the user's shell from the
+    # process tree, which a test run does not have; its own switch makes the shell explicit.
     command = Path(sys.executable).with_name("hybrid-memory")
+    env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     shown = subprocess.run(
-        [str(command), "--show-completion", "bash"], capture_output=True, text=True, timeout=60
+        [str(command), "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert shown.returncode == 0 and "_HYBRID_MEMORY_COMPLETE" in shown.stdout, shown
     status, out, _ = cli("--help")
