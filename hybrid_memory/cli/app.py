@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import typer
 
-from hybrid_memory.cli import by_id, memories, stats, transfer
-from hybrid_memory.cli.options import DataDir, Json, Settings
+from hybrid_memory.cli import by_id, mcp_command, memories, stats, transfer
+from hybrid_memory.cli.options import ApiKey, DataDir, Json, Server, Settings
 from hybrid_memory.cli.output import error, in_flags
 from hybrid_memory.errors import AmbiguousIdError, HybridMemoryError
 
@@ -30,8 +30,14 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root(ctx: typer.Context, data_dir: DataDir = None, json_out: Json = False) -> None:
-    ctx.obj = Settings(data_dir=data_dir, json=json_out)
+def _root(
+    ctx: typer.Context,
+    data_dir: DataDir = None,
+    json_out: Json = False,
+    server: Server = None,
+    api_key: ApiKey = None,
+) -> None:
+    ctx.obj = Settings(data_dir=data_dir, json=json_out, server=server, api_key=api_key)
 
 
 app.command("add")(memories.add)
@@ -45,6 +51,7 @@ app.command("delete")(by_id.delete)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
 app.command("stats")(stats.stats)
+app.command("mcp")(mcp_command.mcp)
 
 
 def _wants_json(argv: Sequence[str]) -> bool:

@@ -1,8 +1,11 @@
 """The options every command shares, and the memory a command opens.
 
 ``--data-dir`` and ``--json`` are accepted before the command name and after it (after wins);
-``--user``, ``--agent`` and ``--run`` name the scope. Without ``--run``, messages go to the
-scope of the user (or agent) itself: one buffer and summary shared by every call without a run.
+``--user``, ``--agent`` and ``--run`` name the scope. With ``--server URL`` (or
+``$HYBRID_MEMORY_SERVER``) before the command name, commands talk to a memory service through
+:class:`~hybrid_memory.client.MemoryClient` instead of opening the data dir: no model loads.
+Without ``--run``, messages go to the scope of the user (or agent) itself: one buffer and
+summary shared by every call without a run.
 """
 
 from __future__ import annotations
@@ -30,6 +33,25 @@ Json = Annotated[
     bool,
     typer.Option(
         "--json", help="Print JSON, errors included ({'error': {'type', 'message'}}, status 2)."
+    ),
+]
+Server = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="HYBRID_MEMORY_SERVER",
+        help="URL of a memory service (hybrid-memory serve), e.g. http://127.0.0.1:8000: "
+        "commands use it instead of the local data dir, without loading a model.",
+        show_default=False,
+    ),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="HYBRID_MEMORY_API_KEY",
+        help="API key for --server (sent as Authorization: Bearer).",
+        show_default=False,
     ),
 ]
 User = Annotated[str | None, typer.Option("--user", help="User id of the scope.")]
@@ -78,6 +100,8 @@ class Settings:
 
     data_dir: Path | None = None
     json: bool = False
+    server: str | None = None
+    api_key: str | None = None
 
     def config(self) -> Any:
         from hybrid_memory.config import MemoryConfig
@@ -88,7 +112,12 @@ class Settings:
 def settings(ctx: typer.Context, data_dir: Path | None, json_out: bool) -> Settings:
     """The command's own ``--data-dir``/``--json`` on top of those given before it."""
     root = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
-    return Settings(data_dir=data_dir or root.data_dir, json=json_out or root.json)
+    return Settings(
+        data_dir=data_dir or root.data_dir,
+        json=json_out or root.json,
+        server=root.server,
+        api_key=root.api_key,
+    )
 
 
 def scope(user: str | None, agent: str | None, run: str | None) -> dict[str, str | None]:
@@ -119,8 +148,16 @@ def read_input(path: Path, flag: str) -> str:
 
 @contextlib.contextmanager
 def open_memory(opts: Settings) -> Iterator[Any]:
-    """The memory, with its model calls recorded in ``<data dir>/usage.sqlite3`` (what
-    ``stats`` reads). Imported here: the orchestrator pulls in chromadb and the model."""
+    """The memory every command works on: the service's (``--server``), through the client,
+    or the embedded one of the data dir, with its model calls recorded in
+    ``<data dir>/usage.sqlite3`` (what ``stats`` reads). Imported here: the orchestrator pulls
+    in chromadb and the model, which the client does not need."""
+    if opts.server:
+        from hybrid_memory.client import MemoryClient
+
+        with MemoryClient(opts.server, api_key=opts.api_key) as client:
+            yield client
+        return
     from hybrid_memory.agent.usage import USAGE_DB_FILENAME, UsageTracker
     from hybrid_memory.memory import HybridMemory
 

@@ -12,6 +12,7 @@ import typer
 
 from hybrid_memory.cli.options import DataDir, Json, settings
 from hybrid_memory.cli.output import emit, note
+from hybrid_memory.errors import UserInputError
 
 
 def stats(
@@ -27,6 +28,11 @@ def stats(
     from hybrid_memory.agent.usage import USAGE_DB_FILENAME, UsageTracker, render_usage_table
 
     opts = settings(ctx, data_dir, json_out)
+    if opts.server:
+        raise UserInputError(
+            "stats reads the usage recorded in a local data dir; drop --server (the service "
+            "reports its model calls at /metrics)"
+        )
     path = opts.config().data_dir / USAGE_DB_FILENAME
     if path.exists():
         tracker = UsageTracker(path)

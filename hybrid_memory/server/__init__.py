@@ -1,0 +1,1 @@
+"""The memory as a service: the MCP server (:mod:`~hybrid_memory.server.mcp`)."""
