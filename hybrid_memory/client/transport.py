@@ -9,9 +9,9 @@ service may have stored it already.
 from __future__ import annotations
 
 import os
-from importlib import metadata
 from collections.abc import Generator
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any, TypeVar
 
 import httpx
