@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import typer
 
-from hybrid_memory.cli import by_id, memories, stats, transfer
+from hybrid_memory.cli import by_id, memories, serve, stats, transfer
 from hybrid_memory.cli.options import DataDir, Json, Settings
 from hybrid_memory.cli.output import error, in_flags
 from hybrid_memory.errors import AmbiguousIdError, HybridMemoryError
@@ -45,6 +45,8 @@ app.command("delete")(by_id.delete)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
 app.command("stats")(stats.stats)
+app.command("serve")(serve.serve)
+app.add_typer(serve.keys_app, name="keys")
 
 
 def _wants_json(argv: Sequence[str]) -> bool:
