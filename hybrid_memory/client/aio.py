@@ -230,7 +230,7 @@ class AsyncMemoryClient:
     ) -> MemoryItem:
         """Replace a memory's text (and merge metadata); returns the updated memory."""
         scope = by_id_scope(user_id, agent_id, run_id, all_scopes)
-        return await self._sender.run(calls.update(memory_id, text, metadata, scope, actor=actor))
+        return await self._sender.run(calls.update(memory_id, text, metadata, scope, actor))
 
     async def delete(
         self,

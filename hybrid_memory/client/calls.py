@@ -35,8 +35,8 @@ Retry = Literal["reads", "unsent", "never"]
 """When a call may be sent again: ``reads`` (it changes nothing: after any transport error or a
 502/503/504), ``unsent`` (an idempotent write: only when the request never left), ``never``."""
 
-PAGE = 100
-"""Memories per page when ``get_all`` reads a whole scope."""
+PAGE = 1000
+"""Memories per page when ``get_all`` reads a whole scope (the service's largest page)."""
 
 NDJSON = "application/x-ndjson"
 
@@ -80,6 +80,15 @@ def by_id_scope(
         return {}
     Scope.of(user_id, agent_id, run_id)
     return ids(user_id, agent_id, run_id)
+
+
+def no_actor(actor: str | None) -> None:
+    """The service records changes under its own actor; an explicit one is refused rather
+    than silently dropped."""
+    if actor is not None:
+        raise UserInputError(
+            "actor is not sent to the memory service (it records its own); leave actor=None"
+        )
 
 
 def jsonable(value: Any) -> Any:
@@ -142,6 +151,11 @@ def messages(response: httpx.Response) -> list[Message]:
     return [Message.model_validate(r) for r in response.json()["results"]]
 
 
+def import_counts(response: httpx.Response) -> dict[str, int]:
+    """The library's counts per record type (the service adds their total, ``imported``)."""
+    return {k: int(v) for k, v in response.json().items() if k != "imported"}
+
+
 def ndjson_records(response: httpx.Response) -> list[dict[str, Any]]:
     return [json.loads(line) for line in response.text.splitlines() if line.strip()]
 
@@ -149,7 +163,10 @@ def ndjson_records(response: httpx.Response) -> list[dict[str, Any]]:
 # -- plans --------------------------------------------------------------------------------------
 
 
-def add(messages: Any, *, async_mode: bool, **fields: Any) -> Plan[AddResult | JobInfo]:
+def add(
+    messages: Any, *, async_mode: bool, actor: str | None, **fields: Any
+) -> Plan[AddResult | JobInfo]:
+    no_actor(actor)
     payload = body(messages=messages, async_mode=async_mode, **fields)
     return one(Call("POST", "/v1/memories", add_result, json=payload, retry="never"))
 
@@ -198,26 +215,27 @@ def get_all(
 
 
 def update(
-    memory_id: str, text: str, metadata: dict[str, Any] | None, scope: dict[str, str], **extra: Any
+    memory_id: str,
+    text: str,
+    metadata: dict[str, Any] | None,
+    scope: dict[str, str],
+    actor: str | None,
 ) -> Plan[MemoryItem]:
-    payload = body(text=text, metadata=metadata, **extra)
+    no_actor(actor)
+    payload = body(text=text, metadata=metadata)
     return one(
         Call("PUT", memory_path(memory_id), item, params=scope, json=payload, retry="unsent")
     )
 
 
-def with_actor(scope: dict[str, str], actor: str | None) -> dict[str, str]:
-    return scope if actor is None else {**scope, "actor": actor}
-
-
 def delete(memory_id: str, scope: dict[str, str], actor: str | None) -> Plan[int]:
-    params = with_actor(scope, actor)
-    return one(Call("DELETE", memory_path(memory_id), deleted, params=params, retry="unsent"))
+    no_actor(actor)
+    return one(Call("DELETE", memory_path(memory_id), deleted, params=scope, retry="unsent"))
 
 
 def delete_all(scope: dict[str, str], actor: str | None) -> Plan[int]:
-    params = with_actor(scope, actor)
-    return one(Call("DELETE", "/v1/memories", deleted, params=params, retry="unsent"))
+    no_actor(actor)
+    return one(Call("DELETE", "/v1/memories", deleted, params=scope, retry="unsent"))
 
 
 def history(memory_id: str, scope: dict[str, str]) -> Plan[list[HistoryEntry]]:
@@ -234,7 +252,7 @@ def import_records(records: Sequence[dict[str, Any]]) -> Plan[dict[str, int]]:
         Call(
             "POST",
             "/v1/import",
-            lambda r: dict(r.json()),
+            import_counts,
             content=lines.encode("utf-8"),
             headers={"Content-Type": NDJSON},
             retry="never",

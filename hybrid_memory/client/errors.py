@@ -87,7 +87,7 @@ def error_from_response(response: httpx.Response) -> Exception:
     cls = _BY_STATUS.get(status) if status in (401, 403) else None
     cls = cls or _known(problem.get("error")) or _BY_STATUS.get(status)
     if cls is None:
-        cls = UserInputError if 400 <= status < 500 else HybridMemoryError
+        cls = HybridMemoryError
     detail = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
     exc = _instance(cls, detail, problem)
     exc.status = status  # type: ignore[attr-defined]

@@ -38,3 +38,5 @@ class JobInfo(BaseModel):
     message_ids: list[str] = Field(default_factory=list)
     result: AddResult | None = None
     error: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    """What happened to the job, oldest first (as the service records it)."""

@@ -46,7 +46,8 @@ class MemoryClient:
     classes (:class:`~hybrid_memory.errors.MemoryNotFoundError`, ``FilterError``...), with
     ``status`` and ``request_id`` attributes; a missing or refused key raises
     :class:`~hybrid_memory.client.AuthenticationError`, an unreachable service
-    :class:`~hybrid_memory.client.ServiceUnavailableError`.
+    :class:`~hybrid_memory.client.ServiceUnavailableError`. The service records changes
+    under its own actor: an explicit ``actor=`` is refused with a ``UserInputError``.
 
     Args:
         base_url: the service, e.g. ``http://127.0.0.1:8000`` [default:
@@ -253,7 +254,7 @@ class MemoryClient:
     ) -> MemoryItem:
         """Replace a memory's text (and merge metadata); returns the updated memory."""
         scope = by_id_scope(user_id, agent_id, run_id, all_scopes)
-        return self._sender.run(calls.update(memory_id, text, metadata, scope, actor=actor))
+        return self._sender.run(calls.update(memory_id, text, metadata, scope, actor))
 
     def delete(
         self,
