@@ -82,10 +82,10 @@ def add_memories(body: AddRequest, caller: CallerDep, request: Request) -> Any:
     except BaseException:
         state.jobs.discard(job_id)
         raise
-    state.runner.submit(job_id)
     info = state.jobs.get(job_id, caller.tenant_id).model_copy(
         update={"message_ids": stored.message_ids}
     )
+    state.runner.submit(job_id)
     return JSONResponse(info.model_dump(mode="json"), status_code=202)
 
 
