@@ -44,6 +44,11 @@ CLIENT_ONLY = {
 }
 # Arguments only the client has.
 CLIENT_ARGUMENTS = {("add", "async_mode"): "returns a JobInfo at once; see get_job"}
+# Arguments only the library has.
+LIBRARY_ARGUMENTS = {
+    ("add", "defer"): "stores the messages for the server's own processing later; a client asks "
+    "for that with async_mode=True, which also runs the processing as a job",
+}
 
 
 def public_methods(cls: type) -> dict[str, typing.Any]:
@@ -58,7 +63,7 @@ def parameters(method: typing.Any, name: str) -> list[tuple[str, object, object]
     return [
         (p.name, p.kind, p.default)
         for p in inspect.signature(method).parameters.values()
-        if (name, p.name) not in CLIENT_ARGUMENTS
+        if (name, p.name) not in CLIENT_ARGUMENTS and (name, p.name) not in LIBRARY_ARGUMENTS
     ]
 
 

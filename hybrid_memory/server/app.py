@@ -82,6 +82,22 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
+def _install_routes(app: FastAPI) -> None:
+    """The REST routers and their error handlers, and the MCP tools at /mcp: the same API keys
+    (``app.state.authenticate``), each call confined to the caller's tenant memory, the MCP
+    session manager running inside the app's lifespan (see :mod:`.mcp_http`)."""
+    for module in (memories, search, tiers, transfer, jobs, admin, system):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    settings = app.state.settings
+    mount_mcp(
+        app,
+        memory_for_tenant=app.state.tenants.memory,
+        tenant_for_key=None if settings.no_auth else app.state.authenticate,
+        host=settings.host,
+    )
+
+
 def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) -> FastAPI:
     """The service on ``settings.data_dir``: opens the shared embedder, the key and job
     tables; each tenant's memory opens on its first request.
@@ -124,10 +140,7 @@ def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) 
             job_store.close()
 
     app = FastAPI(
-        title="hybrid-memory",
-        version="0.1.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
+        title="hybrid-memory", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
     admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
     app.state.settings = settings
@@ -139,17 +152,7 @@ def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) 
     app.state.admin_key = admin_key
     app.state.ready = False
     app.state.authenticate = (lambda key: DEFAULT_TENANT) if settings.no_auth else keys.tenant_of
-    for module in (memories, search, tiers, transfer, jobs, admin, system):
-        app.include_router(module.router)
-    _install_error_handlers(app)
-    # MCP over streamable HTTP at /mcp: the same API keys (app.state.authenticate), each call
-    # confined to the caller's tenant memory; its session manager runs inside the lifespan.
-    mount_mcp(
-        app,
-        memory_for_tenant=tenants.memory,
-        tenant_for_key=None if settings.no_auth else keys.tenant_of,
-        host=settings.host,
-    )
+    _install_routes(app)
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     configure_logging()
     return app
