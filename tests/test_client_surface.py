@@ -59,9 +59,11 @@ def public_methods(cls: type) -> dict[str, typing.Any]:
     }
 
 
-def parameters(method: typing.Any, name: str) -> list[tuple[str, object, object]]:
+def parameters(method: typing.Any, name: str) -> list[tuple[str, object, object, object]]:
+    """Each argument's name, kind, default and type."""
+    hints = typing.get_type_hints(method)
     return [
-        (p.name, p.kind, p.default)
+        (p.name, p.kind, p.default, hints.get(p.name))
         for p in inspect.signature(method).parameters.values()
         if (name, p.name) not in CLIENT_ARGUMENTS and (name, p.name) not in LIBRARY_ARGUMENTS
     ]

@@ -107,3 +107,20 @@ def test_the_stdio_server_can_serve_the_service_through_the_client(server):
     seen = asyncio.run(scenario())
     assert seen["names"] == TOOLS
     assert [h["memory"] for h in seen["found"]["results"]] == ["I keep bees."]
+
+
+def test_without_auth_every_call_is_the_default_tenant(tmp_path):
+    with serve(tmp_path / "open", "--no-auth") as open_server:
+
+        async def scenario() -> dict[str, Any]:
+            async with over_http(open_server, None) as client:
+                await call(
+                    client, "add_memory", messages="I keep bees.", user_id="ana", infer=False
+                )
+                return await call(client, "list_memories", user_id="ana")
+
+        listed = asyncio.run(scenario())
+        with open_server.client() as rest:  # the REST API's default tenant holds it
+            stored = rest.get("/v1/memories", params={"user_id": "ana"}).json()["results"]
+    assert [m["memory"] for m in listed["results"]] == ["I keep bees."]
+    assert [m["memory"] for m in stored] == ["I keep bees."]
