@@ -13,6 +13,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from tests.service_process import Server, serve
 from tests.test_mcp_stdio import TOOLS, call, round_trip, stdio
@@ -85,8 +86,10 @@ def test_a_request_without_a_valid_key_is_refused(server):
         async with over_http(server, None) as client:
             await client.list_tools()
 
-    with pytest.raises(Exception):  # noqa: B017 - the SDK reports the 401 as its own error
+    # the SDK's client gets no session: the 401 ends its connection with a protocol error
+    with pytest.raises(ExceptionGroup) as caught:
         asyncio.run(connect())
+    assert caught.group_contains(MCPError, depth=2)
 
 
 def test_the_stdio_server_can_serve_the_service_through_the_client(server):
