@@ -48,6 +48,7 @@ class AsyncMemoryClient:
 
     @property
     def base_url(self) -> str:
+        """The service's URL, without a trailing slash."""
         return self.endpoint.base_url
 
     # -- add ------------------------------------------------------------------------------------

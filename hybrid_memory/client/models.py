@@ -21,6 +21,7 @@ class JobStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
+        """Whether the job will not change any more (succeeded or failed)."""
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 

@@ -73,6 +73,7 @@ class MemoryClient:
 
     @property
     def base_url(self) -> str:
+        """The service's URL, without a trailing slash."""
         return self.endpoint.base_url
 
     # -- add ------------------------------------------------------------------------------------

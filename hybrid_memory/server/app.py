@@ -82,20 +82,49 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def _install_routes(app: FastAPI) -> None:
-    """The REST routers and their error handlers, and the MCP tools at /mcp: the same API keys
-    (``app.state.authenticate``), each call confined to the caller's tenant memory, the MCP
-    session manager running inside the app's lifespan (see :mod:`.mcp_http`)."""
-    for module in (memories, search, tiers, transfer, jobs, admin, system):
-        app.include_router(module.router)
-    _install_error_handlers(app)
-    settings = app.state.settings
-    mount_mcp(
-        app,
-        memory_for_tenant=app.state.tenants.memory,
-        tenant_for_key=None if settings.no_auth else app.state.authenticate,
-        host=settings.host,
-    )
+class Service:
+    """What one app keeps open: the tenants' memories (one shared embedder), the key and job
+    tables, the job workers and the metrics."""
+
+    def __init__(self, settings: ServerSettings, memory_overrides: dict[str, Any]):
+        self.settings = settings
+        self.metrics = Metrics()
+        self.tenants = Tenants(
+            settings.data_dir, embedding_model=settings.embedding_model, **memory_overrides
+        )
+        self.keys = KeyStore(settings.service_dir)
+        self.jobs = JobStore(settings.service_dir)
+        self.runner = JobRunner(self.jobs, self._run_job, settings.job_workers, self._job_done)
+        self.metrics.watch_models(lambda: [m.llm for m in self.tenants.open_memories()])
+
+    def _run_job(self, tenant_id: str, request: dict[str, Any]) -> AddResult:
+        return self.tenants.memory(tenant_id).add(**request)
+
+    def _job_done(self, status: str, result: AddResult | None) -> None:
+        self.metrics.jobs.labels(status=status).inc()
+        if result is not None:
+            self.metrics.observe_add(result, "background")
+
+    def install(self, app: FastAPI) -> None:
+        """Put what the routes share into ``app.state``."""
+        admin_key = self.settings.admin_key
+        app.state.settings = self.settings
+        app.state.tenants = self.tenants
+        app.state.keys = self.keys
+        app.state.jobs = self.jobs
+        app.state.runner = self.runner
+        app.state.metrics = self.metrics
+        app.state.admin_key = admin_key.get_secret_value() if admin_key else None
+        app.state.ready = False
+        no_auth = self.settings.no_auth
+        app.state.authenticate = (lambda key: DEFAULT_TENANT) if no_auth else self.keys.tenant_of
+
+    def close(self) -> None:
+        """Finish running jobs (queued ones stay for the next start), close every store."""
+        self.runner.shutdown()
+        self.tenants.close()
+        self.keys.close()
+        self.jobs.close()
 
 
 def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) -> FastAPI:
@@ -108,51 +137,35 @@ def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) 
             tenant's memory (e.g. ``llm``).
     """
     settings = (settings or ServerSettings()).check()
-    metrics = Metrics()
-    tenants = Tenants(
-        settings.data_dir, embedding_model=settings.embedding_model, **memory_overrides
-    )
-    keys = KeyStore(settings.service_dir)
-    job_store = JobStore(settings.service_dir)
-
-    def run_job(tenant_id: str, request: dict[str, Any]) -> AddResult:
-        return tenants.memory(tenant_id).add(**request)
-
-    def job_done(status: str, result: AddResult | None) -> None:
-        metrics.jobs.labels(status=status).inc()
-        if result is not None:
-            metrics.observe_add(result, "background")
-
-    runner = JobRunner(job_store, run_job, settings.job_workers, job_done)
-    metrics.watch_models(lambda: [m.llm for m in tenants.open_memories()])
+    service = Service(settings, memory_overrides)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runner.resume()
+        service.runner.resume()
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready, app.state.phase = False, "stopping"
-            runner.shutdown()
-            tenants.close()
-            keys.close()
-            job_store.close()
+            service.close()
 
     app = FastAPI(
         title="hybrid-memory", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
     )
-    admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
-    app.state.settings = settings
-    app.state.tenants = tenants
-    app.state.keys = keys
-    app.state.jobs = job_store
-    app.state.runner = runner
-    app.state.metrics = metrics
-    app.state.admin_key = admin_key
-    app.state.ready = False
-    app.state.authenticate = (lambda key: DEFAULT_TENANT) if settings.no_auth else keys.tenant_of
-    _install_routes(app)
-    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    service.install(app)
+    for module in (memories, search, tiers, transfer, jobs, admin, system):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    # MCP over streamable HTTP at /mcp (see .mcp_http): the same API keys, each call confined
+    # to the caller's tenant memory, its session manager running inside the lifespan above.
+    mount_mcp(
+        app,
+        memory_for_tenant=service.tenants.memory,
+        tenant_for_key=None if settings.no_auth else service.keys.tenant_of,
+        host=settings.host,
+    )
+    app.add_middleware(
+        ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=service.metrics
+    )
     configure_logging()
     return app
