@@ -57,6 +57,8 @@ async def round_trip(client: Client) -> None:
     assert schema["required"] == ["query"]
     assert listed["delete_all_memories"].annotations.destructive_hint is True
     assert listed["search_memories"].annotations.read_only_hint is True
+    assert listed["get_context"].description.startswith("Everything worth knowing")
+    assert "\n    " not in listed["get_context"].description  # no docstring indentation
 
     added = await call(
         client,
@@ -115,6 +117,7 @@ def test_a_default_user_fills_calls_that_name_no_scope(tmp_path):
     async def scenario() -> None:
         params = stdio("--data-dir", str(tmp_path / "m"), "mcp", "--user", "ana")
         async with Client(params) as client:
+            assert "user_id='ana'" in (client.instructions or "")
             await call(client, "add_memory", messages="I live in Porto.", infer=False)
             hits = (await call(client, "search_memories", query="Porto"))["results"]
             assert [h["user_id"] for h in hits] == ["ana"]

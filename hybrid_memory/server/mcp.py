@@ -13,6 +13,7 @@ change (``FilterError: unknown filter field 'colour' ...``). Stored text is retu
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -321,9 +322,13 @@ def build_mcp(
     auth = None
     if token_verifier is not None:
         auth = AuthSettings(issuer_url=issuer_url, resource_server_url=None)  # type: ignore[arg-type]
+    instructions = INSTRUCTIONS
+    if tools.default_scope:
+        given = ", ".join(f"{k}={v!r}" for k, v in tools.default_scope.items())
+        instructions += f"\nCalls that name no user_id, agent_id or run_id use {given}."
     server: MCPServer = MCPServer(
         "hybrid-memory",
-        instructions=INSTRUCTIONS,
+        instructions=instructions,
         auth=auth,
         token_verifier=token_verifier,
         log_level="WARNING",
@@ -339,5 +344,5 @@ def build_mcp(
         (tools.delete_all_memories, DESTROYS),
         (tools.memory_history, READ_ONLY),
     ):
-        server.add_tool(fn, annotations=hints)
+        server.add_tool(fn, description=inspect.cleandoc(fn.__doc__ or ""), annotations=hints)
     return server
