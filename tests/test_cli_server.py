@@ -108,6 +108,19 @@ def test_the_server_and_key_can_come_from_the_environment(server, tmp_path):
     listed = run(tmp_path, "--json", "list", "--user", "bo", env=env)
     assert [m["memory"] for m in json.loads(listed.stdout)] == ["Bo keeps bees."]
     assert listed.heavy == []
+    # --server and --api-key also work after the command name, like --data-dir and --json
+    after = run(
+        tmp_path,
+        "list",
+        "--user",
+        "bo",
+        "--server",
+        server.url,
+        "--api-key",
+        env["HYBRID_MEMORY_API_KEY"],
+        "--json",
+    )
+    assert [m["memory"] for m in json.loads(after.stdout)] == ["Bo keeps bees."], after.stderr
     # the embedded data dir of the same machine holds nothing of it
     local = run(tmp_path, "--json", "list", "--user", "bo")
     assert json.loads(local.stdout) == []

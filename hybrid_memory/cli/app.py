@@ -23,7 +23,7 @@ from hybrid_memory.errors import AmbiguousIdError, HybridMemoryError
 app = typer.Typer(
     name="hybrid-memory",
     help="Long-term memory for LLM assistants and agents. Options before the command name "
-    "(--data-dir, --json) are also accepted after it.",
+    "(--data-dir, --json, --server, --api-key) are also accepted after it.",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -67,9 +67,33 @@ def _usage_message(exc: typer.TyperException) -> str:
     return f"{exc.format_message()} (see {command} --help)"
 
 
+ROOT_ONLY = ("--server", "--api-key")
+"""Options read by the application before the command runs (they decide what the command
+opens); given after the command name, they are moved in front of it."""
+
+
+def _hoisted(args: list[str]) -> list[str]:
+    """``args`` with :data:`ROOT_ONLY` options (``--server URL``, ``--server=URL``) moved to
+    the front, so they work after the command name like ``--data-dir`` and ``--json``."""
+    end = args.index("--") if "--" in args else len(args)
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < end:
+        inline = "=" in args[i]
+        if args[i].split("=", 1)[0] in ROOT_ONLY and (inline or i + 1 < end):
+            width = 1 if inline else 2
+            front += args[i : i + width]
+            i += width
+        else:
+            rest.append(args[i])
+            i += 1
+    return front + rest + args[end:]
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv) or ["--help"]
+    args = _hoisted(list(sys.argv[1:] if argv is None else argv)) or ["--help"]
     json_mode = _wants_json(args)
     try:
         app(args=args, prog_name="hybrid-memory", standalone_mode=False)

@@ -2,8 +2,9 @@
 
 ``--data-dir`` and ``--json`` are accepted before the command name and after it (after wins);
 ``--user``, ``--agent`` and ``--run`` name the scope. With ``--server URL`` (or
-``$HYBRID_MEMORY_SERVER``) before the command name, commands talk to a memory service through
-:class:`~hybrid_memory.client.MemoryClient` instead of opening the data dir: no model loads.
+``$HYBRID_MEMORY_SERVER``), before or after the command name, commands talk to a memory
+service through :class:`~hybrid_memory.client.MemoryClient` instead of opening the data dir: no
+model loads.
 Without ``--run``, messages go to the scope of the user (or agent) itself: one buffer and
 summary shared by every call without a run.
 """
