@@ -292,14 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = sorted(int(x) for x in args.sizes.split(",") if x)
     user_counts = sorted(int(x) for x in args.users.split(",") if x)
-    if args.embedder.startswith("hashing"):
-        from hybrid_memory.testing import HashingEmbedder
+    from hybrid_memory.embeddings import load_embedder
 
-        embedder = HashingEmbedder()
-    else:
-        from hybrid_memory.embeddings import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder(args.embedder)
+    embedder = load_embedder(args.embedder)
     result: dict[str, Any] = {"embedder": embedder.name}
     result["sizes"] = hybrid_sizes(embedder, sizes, args.batch, args.queries)
     if user_counts:

@@ -141,7 +141,10 @@ class MemoryConfig(BaseSettings):
             default ``./.hybrid_memory``).
         embedder: an :class:`~hybrid_memory.embeddings.Embedder` instance; ``None`` loads the
             bundled all-MiniLM-L6-v2.
-        embedding_model: the sentence-transformers model used when ``embedder`` is None.
+        embedding_model: the model used when ``embedder`` is None: ``all-MiniLM-L6-v2`` (the
+            bundled model on onnxruntime), ``sentence-transformers:<model>`` (torch),
+            ``onnx-int8:<model>``, ``hashing`` (see
+            :func:`~hybrid_memory.embeddings.load_embedder`).
         extractor / summarizer / consolidator: instances implementing the protocols in
             :mod:`extractors.base`; ``None`` selects the model-backed ones when an LLM is
             configured, the offline ones otherwise.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -166,9 +167,13 @@ class SearchReads(Db):
         (all of them when every term is). The counts are kept under ``key`` (the selection
         without its clock) until the store changes: a commit here or, by SQLite's
         ``data_version``, by another connection; none are kept inside a write transaction."""
-        with self._lock:
-            stamp = (self._commits, int(self._query("PRAGMA data_version")[0][0]))
-            if self._common_stamp != stamp or self._conn.in_transaction:
+        with self._common_lock:
+            stamp = self._data_version()
+            # Inside its own write transaction a thread counts what it has not committed yet.
+            writing = self._writer == threading.get_ident() or (
+                self._reader is None and self._conn.in_transaction
+            )
+            if self._common_stamp != stamp or writing:
                 self._common.clear()
                 self._common_stamp = stamp
             if (*key, None) not in self._common:
