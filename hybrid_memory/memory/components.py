@@ -125,9 +125,16 @@ def lock_data_dir(config: MemoryConfig) -> DataDirLock | None:
 def open_stores(config: MemoryConfig) -> tuple[RecordStore, VectorStore]:
     """The record and vector stores ``config`` names (opening the vector store only when the
     record store opened, so a refused open leaves nothing half-open)."""
+    from stores.vector_cache import CachedVectorStore
+
     records = RECORD_STORES[config.records.kind](config)
     try:
-        return records, VECTOR_STORES[config.vectors.kind](config)
+        vectors = CachedVectorStore(
+            lambda: VECTOR_STORES[config.vectors.kind](config),
+            max_vectors=config.vectors.cache_size,
+            lazy=config.vectors.lazy_open,
+        )
+        return records, vectors
     except BaseException:
         records.close()
         raise
