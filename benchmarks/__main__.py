@@ -5,6 +5,8 @@
     python -m benchmarks core_latency
     python -m benchmarks context_strategies
     python -m benchmarks faults --minutes 10
+    python -m benchmarks cli_timing --out benchmarks/results/speed/cli.json
+    python -m benchmarks speed_report --results benchmarks/results/speed
 
 ``python -m benchmarks <name> --help`` shows each benchmark's options.
 """
@@ -21,6 +23,8 @@ BENCHMARKS = {
     "core_latency": "add / search / get_context latency on a synthetic conversation",
     "context_strategies": "tokens and cost per context-window strategy on an agent run",
     "faults": "kill -9 during adds, isolation and bad input: what must stay zero",
+    "cli_timing": "wall time of hybrid-memory commands, each in a cold process",
+    "speed_report": "the speed targets, met or missed, from one run's results",
 }
 
 

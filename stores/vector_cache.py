@@ -44,6 +44,8 @@ class CachedVectorStore:
         self._generation = 0
         self.max_vectors = max_vectors
         self._embedder: tuple[str, int] | None = None
+        self._count: int | None = None
+        """The store's count, kept until a write (every search asks for it)."""
         if not lazy:
             self._store()
 
@@ -72,6 +74,7 @@ class CachedVectorStore:
     def _forget(self, ids: Sequence[str]) -> None:
         with self._lock:
             self._generation += 1
+            self._count = None
             for memory_id in ids:
                 self._kept.pop(memory_id, None)
 
@@ -79,6 +82,7 @@ class CachedVectorStore:
         with self._lock:
             if generation is None:
                 self._generation += 1  # a write: what readers fetched meanwhile may be stale
+                self._count = None
             elif generation != self._generation:
                 return
             if self.max_vectors <= 0:
@@ -137,13 +141,24 @@ class CachedVectorStore:
         return found
 
     def count(self) -> int:
-        return self._store().count()
+        with self._lock:
+            kept, generation = self._count, self._generation
+        if kept is not None:
+            return kept
+        counted = self._store().count()
+        with self._lock:
+            if generation == self._generation:
+                self._count = counted
+        return counted
 
     def reset(self) -> None:
-        with self._lock:
-            self._generation += 1
-            self._kept.clear()
-        self._store().reset()
+        try:
+            self._store().reset()
+        finally:
+            with self._lock:
+                self._generation += 1
+                self._count = None
+                self._kept.clear()
 
     def close(self) -> None:
         with self._lock:

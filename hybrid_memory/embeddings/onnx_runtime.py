@@ -28,6 +28,9 @@ class OnnxSession:
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
+        # Idle worker threads sleep instead of spinning: on a busy machine (or with several
+        # threads embedding at once) spinning workers steal the cores the work needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         try:
             self._session = onnxruntime.InferenceSession(

@@ -141,7 +141,7 @@ class Candidates:
                 ),
             )
             if len(matching) <= limit:
-                return _exact(qvec, self.vectors.get_vectors(matching), pool), (
+                return exact_nearest(qvec, self.vectors.get_vectors(matching), pool), (
                     set(matching) if filtered else None
                 )
         where = request.scope.as_filter()
@@ -165,7 +165,9 @@ class Candidates:
             cand.entity_overlap = len(links.get(memory_id, set()) & entities) / len(entities)
 
 
-def _exact(qvec: np.ndarray, vectors: dict[str, np.ndarray], pool: int) -> list[tuple[str, float]]:
+def exact_nearest(
+    qvec: np.ndarray, vectors: dict[str, np.ndarray], pool: int
+) -> list[tuple[str, float]]:
     """The ``pool`` best of ``vectors`` by cosine similarity (they are unit length)."""
     if not vectors:
         return []

@@ -48,7 +48,7 @@ class Db:
         self._commits = 0
         """Write transactions this connection committed (with SQLite's ``data_version``, which
         counts other connections' commits, it tells whether anything changed since a read)."""
-        self._common: dict[tuple[Any, ...], int] = {}
+        self._common: dict[tuple[Any, ...], Any] = {}
         self._common_stamp: tuple[int, int] | None = None
         self._common_lock = threading.Lock()
         self._stamp_conn: sqlite3.Connection | None = None
@@ -70,6 +70,34 @@ class Db:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"SQLite query failed on {self.path}: {exc}") from exc
         return self._commits, int(version)
+
+    def _fresh(self) -> tuple[tuple[int, int], bool]:
+        """Empty the kept counts if anything committed since they were taken; returns the
+        current stamp and whether they may be kept (not inside this thread's own write).
+        Call it holding ``_common_lock``."""
+        stamp = self._data_version()
+        # Inside its own write transaction a thread counts what it has not committed yet.
+        writing = self._writer == threading.get_ident() or (
+            self._reader is None and self._conn.in_transaction
+        )
+        if self._common_stamp != stamp or writing:
+            self._common.clear()
+            self._common_stamp = stamp
+        return stamp, not writing
+
+    def _kept(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept under ``key`` until the store changes (see :meth:`_fresh`)."""
+        with self._common_lock:
+            stamp, keep = self._fresh()
+            if key in self._common:
+                return self._common[key]
+        value = compute()
+        with self._common_lock:
+            # Computed after the stamp was read: at worst newer than the stamp, and dropped
+            # at the next change.
+            if keep and self._common_stamp == stamp:
+                self._common[key] = value
+        return value
 
     @contextmanager
     def _read_connection(self) -> Iterator[sqlite3.Connection | None]:
