@@ -6,6 +6,8 @@
     python -m benchmarks context_strategies
     python -m benchmarks faults --minutes 10
     python -m benchmarks service --memories 10000
+    python -m benchmarks cli_timing --out benchmarks/results/speed/cli.json
+    python -m benchmarks speed_report --results benchmarks/results/speed
 
 ``python -m benchmarks <name> --help`` shows each benchmark's options.
 """
@@ -23,6 +25,8 @@ BENCHMARKS = {
     "context_strategies": "tokens and cost per context-window strategy on an agent run",
     "faults": "kill -9 during adds, isolation and bad input: what must stay zero",
     "service": "add / search / context over HTTP at concurrency 1, 8, 32 beside in-process",
+    "cli_timing": "wall time of hybrid-memory commands, each in a cold process",
+    "speed_report": "the speed targets, met or missed, from one run's results",
 }
 
 

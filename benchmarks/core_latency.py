@@ -73,6 +73,31 @@ def _turns(n: int, seed: int) -> list[dict]:
     return out
 
 
+def _questions(rng: random.Random, n: int) -> list[str]:
+    """``n`` distinct questions (a repeated one would be answered from the query cache)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < n:
+        q = rng.choice(QUESTIONS).format(
+            name=rng.choice(NAMES), place=rng.choice(PLACES), activity=rng.choice(ACTIVITIES)
+        )
+        if q in seen:
+            q = f"{q[:-1]}, in week {len(out)}?"
+        seen.add(q)
+        out.append(q)
+    return out
+
+
+def _throughput(memory, questions: list[str], threads: int) -> float:
+    """Searches per second with ``threads`` threads searching at once (distinct queries)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        start = time.perf_counter()
+        list(pool.map(lambda q: memory.search(q, user_id="bench"), questions))
+        return len(questions) / (time.perf_counter() - start)
+
+
 def _stats(values: Sequence[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
@@ -82,7 +107,7 @@ def _stats(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def run(turns: int, queries: int, batch: int, seed: int) -> dict:
+def run(turns: int, queries: int, batch: int, seed: int, threads: int = 8) -> dict:
     from hybrid_memory import HybridMemory, MemoryConfig
 
     data = _turns(turns, seed)
@@ -102,13 +127,8 @@ def run(turns: int, queries: int, batch: int, seed: int) -> dict:
             memory.add(data[i : i + batch], user_id="bench", run_id="r2")
         batched_s = time.perf_counter() - t
         n_memories = len(memory.get_all(user_id="bench", include_superseded=True))
-        questions = [
-            rng.choice(QUESTIONS).format(
-                name=rng.choice(NAMES), place=rng.choice(PLACES), activity=rng.choice(ACTIVITIES)
-            )
-            for _ in range(queries)
-        ]
-        memory.search(questions[0], user_id="bench")  # warm-up
+        questions = _questions(rng, queries)
+        memory.search("warm-up", user_id="bench")
         search, context = [], []
         for q in questions:
             t = time.perf_counter()
@@ -117,6 +137,7 @@ def run(turns: int, queries: int, batch: int, seed: int) -> dict:
             t = time.perf_counter()
             memory.get_context(q, user_id="bench", run_id="r2", token_budget=1500)
             context.append(time.perf_counter() - t)
+        rates = {n: _throughput(memory, _questions(rng, 4 * queries), n) for n in (1, threads)}
         memory.close()
     return {
         "turns": turns,
@@ -127,6 +148,9 @@ def run(turns: int, queries: int, batch: int, seed: int) -> dict:
         "batch": batch,
         "search": _stats(search),
         "get_context": _stats(context),
+        "threads": threads,
+        "searches_per_s": {str(n): round(r, 1) for n, r in rates.items()},
+        "thread_speedup": round(rates[threads] / rates[1], 2),
     }
 
 
@@ -136,9 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=8, help="threads of the throughput run")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    result = run(args.turns, args.queries, args.batch, args.seed)
+    result = run(args.turns, args.queries, args.batch, args.seed, args.threads)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

@@ -242,9 +242,9 @@ def _model_path(embedder: Any) -> str:
     model_id = getattr(embedder, "model_id", None)
     if model_id is None:
         raise ValueError("Mem0 runs with a sentence-transformers embedder only")
-    from hybrid_memory.embeddings import _bundled_model_path
+    from hybrid_memory.embeddings import bundled_model_path
 
-    return _bundled_model_path(model_id)
+    return bundled_model_path(model_id)
 
 
 class _Answers:
@@ -751,7 +751,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--embedder",
         default="all-MiniLM-L6-v2",
-        help="sentence-transformers model, or 'hashing' for a quick smoke run",
+        help="embedding model: all-MiniLM-L6-v2 (onnxruntime), sentence-transformers:<model> "
+        "(torch), onnx-int8:<model>, or 'hashing' for a quick smoke run",
     )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
@@ -787,14 +788,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             unavailable["mem0"] = "Mem0 needs a sentence-transformers embedder"
         if "mem0" in unavailable:
             systems.remove("mem0")
-    if args.embedder.startswith("hashing"):
-        from hybrid_memory.testing import HashingEmbedder
+    from hybrid_memory.embeddings import load_embedder
 
-        embedder = HashingEmbedder()
-    else:
-        from hybrid_memory.embeddings import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder(args.embedder)
+    embedder = load_embedder(args.embedder)
     conversations = load(args.data, args.limit_conversations)
     started = time.perf_counter()
     from benchmarks.answers import AnswerJudge, endpoint_from_env

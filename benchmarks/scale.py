@@ -57,6 +57,12 @@ QUESTIONS = [
 ]
 
 
+def question(i: int) -> str:
+    """The ``i``-th of 100 distinct questions (a repeated one would come from the query-vector
+    cache and time no embedding)."""
+    return f"Who {VERBS[i % len(VERBS)]} {OBJECTS[(i // len(VERBS)) % len(OBJECTS)]}?"
+
+
 def sentences(n: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     return [
@@ -124,13 +130,9 @@ def hybrid_sizes(embedder: Any, sizes: list[int], batch: int, queries: int) -> l
                 len(extra),
             )
             filled += len(extra)
-            search = _timed(
-                lambda i: memory.search(QUESTIONS[i % len(QUESTIONS)], user_id="u"), queries
-            )
+            search = _timed(lambda i: memory.search(question(i), user_id="u"), queries)
             context = _timed(
-                lambda i: memory.get_context(
-                    QUESTIONS[i % len(QUESTIONS)], user_id="u", token_budget=1500
-                ),
+                lambda i: memory.get_context(question(i + 50), user_id="u", token_budget=1500),
                 queries,
             )
             results.append(
@@ -178,7 +180,7 @@ def hybrid_users(embedder: Any, user_counts: list[int], per_user: int, queries: 
                 users += 1
             search = _timed(
                 lambda i, count=count: memory.search(
-                    QUESTIONS[i % len(QUESTIONS)], user_id=f"user-{rng.randrange(count)}"
+                    question(i), user_id=f"user-{rng.randrange(count)}"
                 ),
                 queries,
             )
@@ -212,9 +214,7 @@ def mem0_sizes(embedder: Any, sizes: list[int], queries: int) -> list[dict]:
                 filled += 1
             fill_s = time.perf_counter() - start
             search = _timed(
-                lambda i: memory.search(
-                    QUESTIONS[i % len(QUESTIONS)], filters={"user_id": "u"}, top_k=10
-                ),
+                lambda i: memory.search(question(i), filters={"user_id": "u"}, top_k=10),
                 queries,
             )
             results.append(
@@ -228,6 +228,24 @@ def mem0_sizes(embedder: Any, sizes: list[int], queries: int) -> list[dict]:
             )
             print(json.dumps(results[-1]), flush=True)
     return results
+
+
+def mem0_ratios(rows: list[dict]) -> list[dict]:
+    """Mem0's search time over hybrid-memory's at each size both ran (higher = we are faster)."""
+    ours = {r["memories"]: r for r in rows if r["system"] == "hybrid"}
+    out = []
+    for theirs in (r for r in rows if r["system"] == "mem0"):
+        mine = ours.get(theirs["memories"])
+        if mine is None:
+            continue
+        out.append(
+            {
+                "memories": theirs["memories"],
+                "search_p50_ratio": round(theirs["search"]["p50_ms"] / mine["search"]["p50_ms"], 2),
+                "search_p95_ratio": round(theirs["search"]["p95_ms"] / mine["search"]["p95_ms"], 2),
+            }
+        )
+    return out
 
 
 def plot(result: dict[str, Any], out: Path) -> Path:
@@ -287,25 +305,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--mem0", action="store_true", help="also run Mem0 on the size steps")
-    parser.add_argument("--embedder", default="all-MiniLM-L6-v2")
+    parser.add_argument(
+        "--embedder",
+        default="all-MiniLM-L6-v2",
+        help="all-MiniLM-L6-v2 (onnxruntime), sentence-transformers:<model> (torch), hashing",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/scale"))
     args = parser.parse_args(argv)
     sizes = sorted(int(x) for x in args.sizes.split(",") if x)
     user_counts = sorted(int(x) for x in args.users.split(",") if x)
-    if args.embedder.startswith("hashing"):
-        from hybrid_memory.testing import HashingEmbedder
+    from hybrid_memory.embeddings import load_embedder
 
-        embedder = HashingEmbedder()
-    else:
-        from hybrid_memory.embeddings import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder(args.embedder)
-    result: dict[str, Any] = {"embedder": embedder.name}
+    embedder = load_embedder(args.embedder)
+    result: dict[str, Any] = {"embedder": embedder.name, "backend": type(embedder).__name__}
     result["sizes"] = hybrid_sizes(embedder, sizes, args.batch, args.queries)
     if user_counts:
         result["users"] = hybrid_users(embedder, user_counts, args.per_user, args.queries)
     if args.mem0:
         result["sizes"] += mem0_sizes(embedder, sizes, args.queries)
+        result["mem0_ratio"] = mem0_ratios(result["sizes"])
+        print(json.dumps({"mem0_ratio": result["mem0_ratio"]}), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {plot(result, args.out)}")

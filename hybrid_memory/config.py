@@ -69,6 +69,10 @@ class RetrievalConfig(BaseModel):
     at least this share of it; 1.01 turns it off."""
     exact_filter_limit: int = Field(default=5000, ge=0)
     """With metadata filters, score every match exactly when there are at most this many."""
+    exact_scope_limit: int = Field(default=2000, ge=0)
+    """Without filters, score every memory of the scope exactly (vectors by id, no index)
+    when it holds at most this many and a smaller share of the store than
+    ``unfiltered_share``: the cost then follows the scope's size, not the store's."""
 
 
 class ConsolidationConfig(BaseModel):
@@ -112,6 +116,12 @@ class VectorsConfig(BaseModel):
     kind: Literal["chroma", "memory"] = "chroma"
     """``chroma``: embedded chromadb under the data dir (settings in ``chroma``); ``memory``:
     exact search in this process only."""
+    cache_size: int = Field(default=100_000, ge=0)
+    """Vectors kept in process memory (written or read by this process, least recently used
+    dropped first): exact scoring of a small scope then reads no store. 0 keeps none."""
+    lazy_open: bool = False
+    """Open the vector store on its first use instead of when the memory opens (the command
+    line does, so commands that only read records never load it)."""
 
 
 class LimitsConfig(BaseModel):
@@ -141,7 +151,10 @@ class MemoryConfig(BaseSettings):
             default ``./.hybrid_memory``).
         embedder: an :class:`~hybrid_memory.embeddings.Embedder` instance; ``None`` loads the
             bundled all-MiniLM-L6-v2.
-        embedding_model: the sentence-transformers model used when ``embedder`` is None.
+        embedding_model: the model used when ``embedder`` is None: ``all-MiniLM-L6-v2`` (the
+            bundled model on onnxruntime), ``sentence-transformers:<model>`` (torch),
+            ``onnx-int8:<model>``, ``hashing`` (see
+            :func:`~hybrid_memory.embeddings.load_embedder`).
         extractor / summarizer / consolidator: instances implementing the protocols in
             :mod:`extractors.base`; ``None`` selects the model-backed ones when an LLM is
             configured, the offline ones otherwise.

@@ -118,18 +118,29 @@ class TokenCounter:
         self.encoding_name = encoding_name
         self.exact = encoding_name is not None
         self.chars_per_token = chars_per_token or CHARS_PER_TOKEN.get(self.provider, 4.0)
-        self._encoding: tiktoken.Encoding | None = None
-        if encoding_name is not None:
-            ensure_tiktoken_cache()
-            import tiktoken
-
-            self._encoding = tiktoken.get_encoding(encoding_name)
-        elif self.provider == "unknown":
+        self._loaded: tiktoken.Encoding | None = None
+        self._load_lock = threading.Lock()
+        if encoding_name is None and self.provider == "unknown":
             warnings.warn(
                 f"unknown model {model!r}: token counts are estimates "
                 f"({self.chars_per_token} characters per token)",
                 stacklevel=3,
             )
+
+    @property
+    def _encoding(self) -> tiktoken.Encoding | None:
+        """The tiktoken encoding, loaded on the first count (it takes a while, and opening a
+        memory to list or read records counts nothing)."""
+        if self.encoding_name is None:
+            return None
+        if self._loaded is None:
+            with self._load_lock:
+                if self._loaded is None:
+                    ensure_tiktoken_cache()
+                    import tiktoken
+
+                    self._loaded = tiktoken.get_encoding(self.encoding_name)
+        return self._loaded
 
     @classmethod
     def for_model(cls, model: str) -> TokenCounter:

@@ -54,10 +54,11 @@ def _no_outside_network():
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The real all-MiniLM-L6-v2 embedder (loaded once per session)."""
-    from hybrid_memory.embeddings import SentenceTransformerEmbedder
+    """The real all-MiniLM-L6-v2 embedder, the default path (onnxruntime; exported from the
+    bundled weights on first use), loaded once per session."""
+    from hybrid_memory.embeddings import load_embedder
 
-    return SentenceTransformerEmbedder()
+    return load_embedder()
 
 
 @pytest.fixture

@@ -51,7 +51,21 @@ def _embedded(tmp_path) -> tuple[RecordStore, VectorStore]:
     return SQLiteRecordStore(tmp_path / "memory.db"), ChromaVectorStore(tmp_path / "chroma")
 
 
-BACKENDS = {"inmemory": _inmemory, "sqlite+chroma": _embedded}
+def _embedded_cached(tmp_path) -> tuple[RecordStore, VectorStore]:
+    """What the memory opens: chroma behind the in-process vector cache, opened on first use."""
+    from stores.chroma import ChromaVectorStore
+    from stores.sqlite import SQLiteRecordStore
+    from stores.vector_cache import CachedVectorStore
+
+    vectors = CachedVectorStore(lambda: ChromaVectorStore(tmp_path / "chroma"), lazy=True)
+    return SQLiteRecordStore(tmp_path / "memory.db"), vectors
+
+
+BACKENDS = {
+    "inmemory": _inmemory,
+    "sqlite+chroma": _embedded,
+    "sqlite+chroma+cache": _embedded_cached,
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))

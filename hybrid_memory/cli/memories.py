@@ -146,12 +146,13 @@ def search(
     """Search memories: dense and keyword retrieval fused, best first (higher score = more
     relevant)."""
     opts = settings(ctx, data_dir, json_out)
+    parsed = json_option(filters, "--filters")  # bad input fails before anything loads
     with open_memory(opts) as memory:
         hits = memory.search(
             query,
             **scope(user, agent, run),
             limit=limit,
-            filters=json_option(filters, "--filters"),
+            filters=parsed,
             threshold=threshold,
             include_superseded=include_superseded,
         )
@@ -205,11 +206,12 @@ def list_(
 ) -> None:
     """Every current memory of a scope, newest first."""
     opts = settings(ctx, data_dir, json_out)
+    parsed = json_option(filters, "--filters")
     with open_memory(opts) as memory:
         items = memory.get_all(
             **scope(user, agent, run),
             limit=limit,
-            filters=json_option(filters, "--filters"),
+            filters=parsed,
             include_superseded=include_superseded,
         )
     rows = [i.model_dump(mode="json") for i in items]

@@ -105,9 +105,12 @@ class Settings:
     api_key: str | None = None
 
     def config(self) -> Any:
-        from hybrid_memory.config import MemoryConfig
+        from hybrid_memory.config import MemoryConfig, VectorsConfig
 
-        return MemoryConfig(data_dir=self.data_dir) if self.data_dir else MemoryConfig()
+        # Commands that read records only never open the vector store (nor load chromadb).
+        config = MemoryConfig(data_dir=self.data_dir) if self.data_dir else MemoryConfig()
+        vectors = VectorsConfig(**{**config.vectors.model_dump(), "lazy_open": True})
+        return config.model_copy(update={"vectors": vectors})
 
 
 def settings(ctx: typer.Context, data_dir: Path | None, json_out: bool) -> Settings:

@@ -121,8 +121,16 @@ class Candidates:
         in_scope: int,
     ) -> tuple[list[tuple[str, float]], set[str] | None]:
         """The nearest memories, and the ids a filter allows when that was computed."""
-        if request.filter is not None:
-            limit = self.config.exact_filter_limit
+        filtered = request.filter is not None
+        if not filtered:
+            total = self.vectors.count()
+            if total and in_scope / total >= self.config.unfiltered_share:
+                wide = min(total, int(pool * total / max(in_scope, 1)) + pool)
+                return self.vectors.query(qvec, where={}, limit=wide), None
+        limit = self.config.exact_filter_limit if filtered else self.config.exact_scope_limit
+        if filtered or in_scope <= limit:
+            # Scored exactly from the scope's own ids: the cost follows the scope, whatever
+            # else the store holds.
             matching = self.records.find_memory_ids(
                 request.scope,
                 MemoryQuery(
@@ -133,16 +141,11 @@ class Candidates:
                 ),
             )
             if len(matching) <= limit:
-                vecs = self.vectors.get_vectors(matching)
-                scored = ((i, float(np.dot(qvec, v))) for i, v in vecs.items())
-                return sorted(scored, key=lambda p: -p[1])[:pool], set(matching)
-            where = request.scope.as_filter()
-            return self.vectors.query(qvec, where=where, limit=pool * 4), None
-        total = self.vectors.count()
-        if total and in_scope / total >= self.config.unfiltered_share:
-            wide = min(total, int(pool * total / max(in_scope, 1)) + pool)
-            return self.vectors.query(qvec, where={}, limit=wide), None
-        return self.vectors.query(qvec, where=request.scope.as_filter(), limit=pool), None
+                return exact_nearest(qvec, self.vectors.get_vectors(matching), pool), (
+                    set(matching) if filtered else None
+                )
+        where = request.scope.as_filter()
+        return self.vectors.query(qvec, where=where, limit=pool * 4 if filtered else pool), None
 
     def entity_overlap(
         self, scope: Scope, query: str, found: dict[str, Candidate], total: int
@@ -160,3 +163,15 @@ class Candidates:
         links = self.records.entity_links(list(found))
         for memory_id, cand in found.items():
             cand.entity_overlap = len(links.get(memory_id, set()) & entities) / len(entities)
+
+
+def exact_nearest(
+    qvec: np.ndarray, vectors: dict[str, np.ndarray], pool: int
+) -> list[tuple[str, float]]:
+    """The ``pool`` best of ``vectors`` by cosine similarity (they are unit length)."""
+    if not vectors:
+        return []
+    ids = list(vectors)
+    sims = np.stack([vectors[i] for i in ids]) @ qvec
+    best = np.argsort(-sims, kind="stable")[:pool]
+    return [(ids[k], float(sims[k])) for k in best]

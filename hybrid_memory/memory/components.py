@@ -16,7 +16,6 @@ from extractors.offline import OfflineExtractor
 from extractors.summary import OfflineSummarizer
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
-from hybrid_memory.errors import ConfigError
 from hybrid_memory.llm import LLMClient, LLMConfig, UsageHook
 from stores.base import RecordStore, VectorStore
 from stores.lockfile import DataDirLock
@@ -72,18 +71,9 @@ def build_embedder(config: MemoryConfig) -> Embedder:
     if config.embedder is not None:
         embedder: Embedder = config.embedder
         return embedder
-    model = config.embedding_model
-    if model.startswith("hashing"):
-        # The deterministic embedder: "hashing" or "hashing-<dimension>".
-        from hybrid_memory.embeddings import HashingEmbedder
+    from hybrid_memory.embeddings import load_embedder
 
-        _, _, dim = model.partition("-")
-        if dim and not dim.isdigit():
-            raise ConfigError(f"embedding_model {model!r}: use 'hashing' or 'hashing-<int>'")
-        return HashingEmbedder(int(dim) if dim else 384)
-    from hybrid_memory.embeddings import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(model)
+    return load_embedder(config.embedding_model)
 
 
 def _sqlite(config: MemoryConfig) -> RecordStore:
@@ -135,9 +125,16 @@ def lock_data_dir(config: MemoryConfig) -> DataDirLock | None:
 def open_stores(config: MemoryConfig) -> tuple[RecordStore, VectorStore]:
     """The record and vector stores ``config`` names (opening the vector store only when the
     record store opened, so a refused open leaves nothing half-open)."""
+    from stores.vector_cache import CachedVectorStore
+
     records = RECORD_STORES[config.records.kind](config)
     try:
-        return records, VECTOR_STORES[config.vectors.kind](config)
+        vectors = CachedVectorStore(
+            lambda: VECTOR_STORES[config.vectors.kind](config),
+            max_vectors=config.vectors.cache_size,
+            lazy=config.vectors.lazy_open,
+        )
+        return records, vectors
     except BaseException:
         records.close()
         raise

@@ -23,6 +23,7 @@ from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.fallback import Fallback
 from hybrid_memory.memory import changes
+from hybrid_memory.memory.candidates import exact_nearest
 from hybrid_memory.memory.changes import AddOptions, fact_hash
 from hybrid_memory.memory.components import Pipeline
 from hybrid_memory.memory.meaning import Meaning
@@ -43,8 +44,9 @@ from hybrid_memory.models import (
     MemoryItem,
     MemoryKind,
     MemoryStatus,
+    Scope,
 )
-from stores.base import RecordStore, VectorStore
+from stores.base import ACTIVE_ONLY, MemoryQuery, RecordStore, VectorStore
 
 __all__ = ["AddOptions", "Consolidation", "fact_hash", "validate_decision"]
 
@@ -117,12 +119,24 @@ class Consolidation:
         if not texts:
             return {}, {}
         vectors = self.embedder.embed_batch(texts)
-        hits = self.vectors.query_many(
-            vectors,
-            where=ws.owner.as_filter(),
-            limit=self.config.consolidation.neighbours * 2,
-        )
+        limit = self.config.consolidation.neighbours * 2
+        hits = self._small_scope_neighbours(ws.owner, vectors, limit)
+        if hits is None:
+            hits = self.vectors.query_many(vectors, where=ws.owner.as_filter(), limit=limit)
         return dict(zip(texts, vectors, strict=True)), dict(zip(texts, hits, strict=True))
+
+    def _small_scope_neighbours(
+        self, owner: Scope, vectors: np.ndarray, limit: int
+    ) -> list[list[tuple[str, float]]] | None:
+        """Neighbours scored exactly from the owner's own ids when it holds at most
+        ``retrieval.exact_scope_limit`` current memories (the cost then follows the owner's
+        size, not the store's); None when it holds more."""
+        most = self.config.retrieval.exact_scope_limit
+        ids = self.records.find_memory_ids(owner, MemoryQuery(statuses=ACTIVE_ONLY, limit=most + 1))
+        if len(ids) > most:
+            return None
+        stored = self.vectors.get_vectors(ids)
+        return [exact_nearest(vector, stored, limit) for vector in vectors]
 
     def _one(
         self,

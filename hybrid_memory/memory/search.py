@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from hybrid_memory.config import RetrievalConfig
-from hybrid_memory.embeddings import Embedder
+from hybrid_memory.embeddings import Embedder, QueryVectors
 from hybrid_memory.memory.candidates import Candidates, SearchRequest
 from hybrid_memory.memory.context import build_context
 from hybrid_memory.memory.profile import profile
-from hybrid_memory.memory.question import Question, Questions
+from hybrid_memory.memory.question import Question, Questions, masked
 from hybrid_memory.memory.ranking import asks_about_past, fuse
 from hybrid_memory.messages import to_chat
 from hybrid_memory.models import MemoryContext, MemoryHit, MemoryItem, MemoryStatus, Scope, utcnow
@@ -37,7 +37,13 @@ class Search:
         self.embedder = embedder
         self.config = config
         self.candidates = Candidates(records, vectors, config)
-        self.questions = Questions(embedder)
+        self.queries = QueryVectors(embedder)
+        self.questions = Questions(self.queries)
+
+    def _read(self, query: str) -> Question:
+        # The query and its masked form (what the question reader compares) in one batch.
+        self.queries.get_many([query, masked(query)])
+        return self.questions.read(query)
 
     def search(self, request: SearchRequest) -> list[MemoryHit]:
         """Hits for ``request``, best first (``score`` in 0-1, higher = more relevant).
@@ -45,7 +51,7 @@ class Search:
         With ``include_superseded=None`` a former value is returned only where it answers the
         question, as in the context: when the query asks about the past ("before", "when",
         "used to") or about that value's attribute ("Where did I live?")."""
-        question = self.questions.read(request.query)
+        question = self._read(request.query)
         if request.include_superseded is not None:
             return self._ranked(request, question)
         wide = replace(request, include_superseded=True)
@@ -58,7 +64,7 @@ class Search:
         keep: Callable[[MemoryHit], bool] | None = None,
     ) -> list[MemoryHit]:
         now = utcnow()
-        qvec = self.embedder.embed_batch([request.query])[0]
+        qvec = self.queries.get(request.query)
         stats = self.records.scope_stats(request.scope)
         found = self.candidates.gather(request, qvec, stats, now)
         if not found:
@@ -101,7 +107,7 @@ class Search:
         hits: list[MemoryHit] = []
         current: list[MemoryItem] = []
         if "memories" in tiers:
-            question = self.questions.read(request.query)
+            question = self._read(request.query)
             hits = self._ranked(request, question, keep=_answering(request.query, question))
             current = profile(self.records, request.scope, utcnow(), request.filter)
         summary = self.records.summary(run).text if "summary" in tiers else ""

@@ -166,11 +166,8 @@ class SearchReads(Db):
         (all of them when every term is). The counts are kept under ``key`` (the selection
         without its clock) until the store changes: a commit here or, by SQLite's
         ``data_version``, by another connection; none are kept inside a write transaction."""
-        with self._lock:
-            stamp = (self._commits, int(self._query("PRAGMA data_version")[0][0]))
-            if self._common_stamp != stamp or self._conn.in_transaction:
-                self._common.clear()
-                self._common_stamp = stamp
+        with self._common_lock:
+            self._fresh()
             if (*key, None) not in self._common:
                 total = self._query(f"SELECT count(*) AS n FROM memories m WHERE {where}", params)
                 self._common[(*key, None)] = int(total[0]["n"])
@@ -214,11 +211,17 @@ class SearchReads(Db):
         return {r["entity"]: int(r["n"]) for r in rows}
 
     def scope_stats(self, scope: Scope) -> ScopeStats:
+        """Kept until the store changes: every search asks, and it reads the whole scope."""
         cond, params = scope_condition(scope)
-        row = self._query(
-            f"""SELECT count(*) AS n, min(coalesce(m.event_time, m.created_at)) AS lo,
-            max(coalesce(m.event_time, m.created_at)) AS hi FROM memories m
-            WHERE {cond} AND m.status = 'active'""",
-            params,
-        )[0]
-        return ScopeStats(int(row["n"]), dt(row["lo"]), dt(row["hi"]))
+
+        def compute() -> ScopeStats:
+            row = self._query(
+                f"""SELECT count(*) AS n, min(coalesce(m.event_time, m.created_at)) AS lo,
+                max(coalesce(m.event_time, m.created_at)) AS hi FROM memories m
+                WHERE {cond} AND m.status = 'active'""",
+                params,
+            )[0]
+            return ScopeStats(int(row["n"]), dt(row["lo"]), dt(row["hi"]))
+
+        stats: ScopeStats = self._kept(("scope_stats", cond, *params), compute)
+        return stats

@@ -30,8 +30,10 @@ from stores.sqlite.writes import SQLiteUnitOfWork
 class SQLiteRecordStore(MemoryReads, SearchReads, TurnReads):
     """The record store in one SQLite file (see the module docstring).
 
-    Thread-safe: one connection guarded by a re-entrant lock; a unit of work holds the lock
-    from ``BEGIN IMMEDIATE`` to ``COMMIT``.
+    Thread-safe: one write connection guarded by a re-entrant lock (a unit of work holds it
+    from ``BEGIN IMMEDIATE`` to ``COMMIT``, and reads inside it use that connection), and a
+    pool of read-only connections for every other read, so reads never wait for a writer.
+    Each read sees the last committed state when it runs.
 
     Args:
         path: the database file (created with its directory).
@@ -40,28 +42,42 @@ class SQLiteRecordStore(MemoryReads, SearchReads, TurnReads):
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000):
         path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                str(path),
-                timeout=busy_timeout_ms / 1000,
-                check_same_thread=False,
-                isolation_level=None,
-            )
-            conn.row_factory = sqlite3.Row
-            conn.create_function("hm_casefold", 1, casefold, deterministic=True)
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            conn = self._connect(path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the SQLite store at {path}: {exc}") from exc
-        super().__init__(conn, threading.RLock(), path)
+        super().__init__(conn, threading.RLock(), path, reader=self._open_reader)
         self._in_transaction = False
         with self.unit_of_work():
             try:
                 migrate(self._conn, MIGRATIONS, table=VERSION_TABLE, where=str(path))
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"cannot open the SQLite store at {path}: {exc}") from exc
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(path),
+            timeout=self._busy_timeout_ms / 1000,
+            check_same_thread=False,
+            isolation_level=None,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.create_function("hm_casefold", 1, casefold, deterministic=True)
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        return conn
+
+    def _open_reader(self) -> sqlite3.Connection:
+        """A read connection of the pool (WAL: it never waits for the writer)."""
+        try:
+            conn = self._connect(self.path)
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open a read connection to {self.path}: {exc}") from exc
+        return conn
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SQLiteUnitOfWork]:
@@ -77,6 +93,7 @@ class SQLiteRecordStore(MemoryReads, SearchReads, TurnReads):
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"cannot start a write on {self.path}: {exc}") from exc
             self._in_transaction = True
+            self._writer = threading.get_ident()
             try:
                 yield uow
             except BaseException:
@@ -91,6 +108,7 @@ class SQLiteRecordStore(MemoryReads, SearchReads, TurnReads):
                     raise StoreError(f"commit failed on {self.path}: {exc}") from exc
             finally:
                 self._in_transaction = False
+                self._writer = None
 
     def ensure_embedder(self, name: str, dimension: int) -> None:
         rows = {r["key"]: r["value"] for r in self._query("SELECT key, value FROM meta")}
@@ -109,5 +127,6 @@ class SQLiteRecordStore(MemoryReads, SearchReads, TurnReads):
             )
 
     def close(self) -> None:
+        self._close_readers()
         with self._lock:
             self._conn.close()

@@ -1,0 +1,189 @@
+"""One report of the speed targets from the results of one run of the speed benchmarks.
+
+    python -m benchmarks.scale --sizes 1000,10000 --users 1,100,1000 --mem0 --out R/scale
+    python -m benchmarks.core_latency --out R/core_latency.json
+    python -m benchmarks.cli_timing --out R/cli.json
+    python -m benchmarks.locomo --data D --systems hybrid --limit-conversations 2 \\
+        --embedder all-MiniLM-L6-v2 --out R/locomo-onnx        (and sentence-transformers:...)
+    python -m benchmarks.speed_report --results R
+
+Writes ``R/report.md`` (every target met or missed, with its figure and the command that
+measured it) and ``R/speed.png``. A result that is absent is reported as not measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text("utf-8")) if path.exists() else None
+
+
+def _row(target: str, figure: str, met: bool | None, command: str) -> str:
+    verdict = "not measured" if met is None else ("met" if met else "**missed**")
+    return f"| {target} | {figure} | {verdict} | `{command}` |"
+
+
+def _scale_rows(scale: dict[str, Any] | None) -> list[str]:
+    cmd = "python -m benchmarks.scale --sizes ... --users ... --mem0"
+    if scale is None:
+        return [_row("scale targets", "-", None, cmd)]
+    ours = {r["memories"]: r for r in scale["sizes"] if r["system"] == "hybrid"}
+    rows = []
+    if 10_000 in ours:
+        r = ours[10_000]
+        p95, c95 = r["search"]["p95_ms"], r["get_context"]["p95_ms"]
+        rows.append(_row("search p95 <= 15 ms at 10,000", f"{p95} ms", p95 <= 15, cmd))
+        rows.append(_row("get_context p95 <= 25 ms at 10,000", f"{c95} ms", c95 <= 25, cmd))
+    largest, smallest = max(ours, default=None), min(ours, default=None)
+    if largest and smallest and largest >= 100 * smallest:
+        ratio = ours[largest]["search"]["p95_ms"] / ours[smallest]["search"]["p95_ms"]
+        rows.append(
+            _row(f"p95 at {largest:,} <= 2x p95 at {smallest:,}", f"{ratio:.2f}x", ratio <= 2, cmd)
+        )
+    else:
+        rows.append(_row("p95 at 100,000 <= 2x p95 at 1,000", "-", None, cmd))
+    single = [r["add"]["p50_ms"] for r in ours.values()]
+    if single:
+        rows.append(
+            _row(
+                "single add p50 <= 20 ms (scale steps, infer=False)",
+                " / ".join(f"{v} ms" for v in single),
+                max(single) <= 20,
+                cmd,
+            )
+        )
+    users = {r["users"]: r for r in scale.get("users", [])}
+    if 1000 in users:
+        u = users[1000]
+        label = f"search p95 <= 20 ms, 1 user of 1,000 ({u['memories'] // 1000} memories each)"
+        p95 = u["search"]["p95_ms"]
+        rows.append(_row(label, f"{p95} ms", p95 <= 20, cmd))
+    for ratio in scale.get("mem0_ratio", []):
+        if ratio["memories"] == 10_000:
+            value = ratio["search_p50_ratio"]
+            rows.append(
+                _row(">= 4x faster search than Mem0 at 10,000", f"{value}x", value >= 4, cmd)
+            )
+    return rows
+
+
+def _core_rows(core: dict[str, Any] | None, cli: dict[str, Any] | None) -> list[str]:
+    rows = []
+    cmd = "python -m benchmarks.core_latency"
+    if core is None:
+        rows.append(_row("core latency targets", "-", None, cmd))
+    else:
+        rate = core["add_batched_turns_per_s"]
+        rows.append(_row("batched offline add >= 300 turns/s", f"{rate}/s", rate >= 300, cmd))
+        p50 = core["add_single"]["p50_ms"]
+        rows.append(_row("single add p50 <= 20 ms (with extraction)", f"{p50} ms", p50 <= 20, cmd))
+        speedup = core["thread_speedup"]
+        rows.append(
+            _row(
+                f"{core['threads']} threads >= 1.6x one thread's search throughput",
+                f"{speedup}x",
+                speedup >= 1.6,
+                cmd,
+            )
+        )
+    cmd = "python -m benchmarks.cli_timing"
+    if cli is None:
+        rows.append(_row("CLI targets", "-", None, cmd))
+        return rows
+    commands = cli["commands"]
+    for name in ("list", "get", "history"):
+        seconds = commands[name]["median_s"]
+        rows.append(_row(f"`hybrid-memory {name}` < 1 s", f"{seconds} s", seconds < 1, cmd))
+    seconds = commands["search"]["median_s"]
+    rows.append(_row("`hybrid-memory search` < 2 s (cold)", f"{seconds} s", seconds < 2, cmd))
+    return rows
+
+
+def _recall_rows(onnx: dict[str, Any] | None, torch: dict[str, Any] | None) -> list[str]:
+    cmd = "python -m benchmarks.locomo --systems hybrid --limit-conversations N --embedder ..."
+    if onnx is None or torch is None:
+        return [_row("LoCoMo R@10 within 0.5 points of torch", "-", None, cmd)]
+    a = onnx["systems"]["hybrid"]["recall"]["all@10"]
+    b = torch["systems"]["hybrid"]["recall"]["all@10"]
+    figure = f"{a} vs {b} ({onnx['conversations']} conversations, {onnx['questions']} questions)"
+    return [_row("LoCoMo R@10 within 0.5 points of torch", figure, abs(a - b) <= 0.5, cmd)]
+
+
+def plot(scale: dict[str, Any] | None, cli: dict[str, Any] | None, out: Path) -> Path | None:
+    if scale is None and cli is None:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    if scale is not None:
+        for ratio_key, label in (("search_p50_ratio", "p50"), ("search_p95_ratio", "p95")):
+            ratios = scale.get("mem0_ratio", [])
+            left.plot(
+                [r["memories"] for r in ratios],
+                [r[ratio_key] for r in ratios],
+                marker="o",
+                label=f"Mem0 / hybrid-memory search {label}",
+            )
+        left.axhline(4, linestyle="--", color="grey", label="target 4x")
+        left.set(xscale="log", xlabel="memories in one scope", ylabel="x", title="Search vs Mem0")
+        left.legend()
+    if cli is not None:
+        names = list(cli["commands"])
+        right.barh(names, [cli["commands"][n]["median_s"] for n in names])
+        right.set(xlabel="seconds (median, cold process)", title="hybrid-memory commands")
+    fig.tight_layout()
+    path = out / "speed.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def report(results: Path) -> str:
+    scale = _load(results / "scale" / "results.json")
+    core = _load(results / "core_latency.json")
+    cli = _load(results / "cli.json")
+    onnx = _load(results / "locomo-onnx" / "results.json")
+    torch = _load(results / "locomo-torch" / "results.json")
+    lines = [
+        "# Speed targets",
+        "",
+        "| target | measured | verdict | command |",
+        "|---|---|---|---|",
+        *_scale_rows(scale),
+        *_core_rows(core, cli),
+        *_recall_rows(onnx, torch),
+        "",
+    ]
+    if scale is not None:
+        lines += ["## Scale steps", "", "```json", json.dumps(scale, indent=1), "```", ""]
+    if core is not None:
+        lines += ["## Core latency", "", "```json", json.dumps(core, indent=1), "```", ""]
+    if cli is not None:
+        lines += ["## Command line", "", "```json", json.dumps(cli, indent=1), "```", ""]
+    path = plot(scale, cli, results)
+    if path is not None:
+        lines += [f"![speed]({path.name})", ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("benchmarks/results/speed"))
+    args = parser.parse_args(argv)
+    text = report(args.results)
+    (args.results / "report.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
