@@ -25,7 +25,7 @@ from typing import Any
 from hybrid_memory.agent.sessions import SessionManager
 from hybrid_memory.errors import HybridMemoryError, SessionNotFoundError
 from hybrid_memory.integrations._extras import missing_extra, sync_memory
-from hybrid_memory.models import MemoryHit
+from hybrid_memory.models import MemoryHit, content_hash
 from hybrid_memory.session_models import Session
 
 try:
@@ -138,7 +138,7 @@ class HybridMemoryChatMessageHistory(BaseChatMessageHistory):
             {
                 "role": _ROLES[m.type],
                 "content": m.text,
-                "id": m.id or f"{self.session_id}-{start + i}",
+                "id": m.id or f"{self.session_id}-{start + i}-{content_hash(m.text)[:8]}",
                 **({"name": m.name} if m.name else {}),
             }
             for i, m in enumerate(messages)
