@@ -135,3 +135,28 @@ def test_remember_and_recall_tools_store_and_find_memories_of_one_user(memory):
     ctx = ToolContext(context=None, tool_name="recall", tool_call_id="c", tool_arguments=args)
     found = asyncio.run(bob["recall"].on_invoke_tool(ctx, args))
     assert found == "nothing remembered about that"
+
+
+def test_sessions_written_by_the_langchain_history_read_as_items_and_back(open_sessions):  # noqa: F811
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    from hybrid_memory.integrations.langchain import HybridMemoryChatMessageHistory
+
+    sessions = open_sessions()
+    history = HybridMemoryChatMessageHistory(sessions, "chat-3", user_id="ana")
+    history.add_messages([HumanMessage("hi"), AIMessage("hello")])
+    session = HybridMemorySession("chat-3", sessions=sessions, user_id="ana")
+    assert asyncio.run(session.get_items()) == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+    ]
+    call = {"type": "function_call", "call_id": "c1", "name": "clock", "arguments": "{}"}
+    asyncio.run(
+        session.add_items(
+            [call, {"type": "function_call_output", "call_id": "c1", "output": "9:00"}]
+        )
+    )
+    last = history.messages[-2:]
+    assert isinstance(last[0], AIMessage) and last[0].tool_calls[0]["name"] == "clock"
+    assert isinstance(last[1], ToolMessage) and last[1].content == "9:00"
+    assert asyncio.run(session.pop_item())["type"] == "function_call_output"

@@ -4,7 +4,8 @@
   :class:`~hybrid_memory.agent.sessions.SessionManager` session (SQLite, PostgreSQL, Redis or
   JSON files; it survives restarts, saves are compare-and-set). Each message is stored as an
   OpenAI chat message that also carries LangChain's own form under ``"langchain"``, so
-  ``messages`` gives back exactly the messages added (ids, names, tool calls, metadata).
+  ``messages`` gives back exactly the messages added (ids, names, tool calls, metadata); a
+  session another part of the package wrote (the ``Assistant``) reads as converted messages.
   With a ``memory``, the text of human and AI messages also goes to long-term memory
   (``run_id`` = the session id), where facts are extracted and found from other sessions.
   ``clear()`` deletes the session; what long-term memory learnt from it stays.
@@ -34,6 +35,7 @@ try:
     from langchain_core.documents import Document
     from langchain_core.messages import (
         BaseMessage,
+        convert_to_messages,
         convert_to_openai_messages,
         message_to_dict,
         messages_from_dict,
@@ -90,7 +92,7 @@ class HybridMemoryChatMessageHistory(BaseChatMessageHistory):
         session = self.sessions.find(self.session_id)
         if session is None:
             return []
-        return messages_from_dict([m[LANGCHAIN_KEY] for m in session.messages])
+        return [_message(m) for m in session.messages]
 
     async def aget_messages(self) -> list[BaseMessage]:
         """:attr:`messages` in a worker thread."""
@@ -155,6 +157,17 @@ class HybridMemoryChatMessageHistory(BaseChatMessageHistory):
             # The session is saved; the same messages (same ids) can be added again later.
             self.memory_error = f"{type(exc).__name__}: {exc}"
             logger.warning("session %s: not added to memory: %s", self.session_id, exc)
+
+
+def _message(stored: dict[str, Any]) -> BaseMessage:
+    """The LangChain message a stored one holds, or for a message another part of the
+    package wrote (the Assistant, the Agents SDK session), its conversion."""
+    if LANGCHAIN_KEY in stored:
+        return messages_from_dict([stored[LANGCHAIN_KEY]])[0]
+    keys = ("role", "content", "tool_calls", "tool_call_id", "name")
+    chat = {k: stored[k] for k in keys if stored.get(k) is not None}
+    chat.setdefault("content", "")
+    return convert_to_messages([chat])[0]
 
 
 def _stored(message: BaseMessage) -> dict[str, Any]:

@@ -7,7 +7,9 @@ The session keeps every item the runner gives it in a
 JSON files): each item is stored as the chat message it amounts to (a message, an assistant
 turn calling a function, a tool result) carrying the item itself under ``"agents_item"``, so
 ``get_items`` returns exactly the items added, in order, after a restart too. Items of other
-types (reasoning, hosted tool calls...) are kept verbatim as empty assistant turns.
+types (reasoning, hosted tool calls...) are kept verbatim as empty assistant turns. A session
+written by another part of the package (the ``Assistant``, the LangChain history) is read as
+the items its messages amount to (text messages, function calls and their outputs).
 With a ``memory``, the text of user and assistant messages is also added to long-term memory
 (``run_id`` = the session id), where facts are extracted and found from every other session
 of the user; ``clear_session`` deletes the session, not what long-term memory learnt.
@@ -78,7 +80,7 @@ class HybridMemorySession:
         """The items, oldest first; the latest ``limit`` when given (or set in the settings)."""
         limit = resolve_session_limit(limit, self.session_settings)
         session = await asyncio.to_thread(self.sessions.find, self.session_id)
-        items = [m[ITEM_KEY] for m in session.messages] if session else []
+        items = [i for m in (session.messages if session else []) for i in _items(m)]
         return items[-limit:] if limit is not None and limit > 0 else items
 
     async def add_items(self, items: list[Any]) -> None:
@@ -115,7 +117,7 @@ class HybridMemorySession:
         popped: list[Any] = []
 
         def pop(session: Session) -> None:
-            popped[:] = [session.messages.pop()[ITEM_KEY]] if session.messages else []
+            popped[:] = _items(session.messages.pop())[-1:] if session.messages else []
 
         self.sessions.update(self.session_id, pop)
         return popped[0] if popped else None
@@ -176,6 +178,33 @@ def _chat(item: dict[str, Any]) -> dict[str, Any]:
     else:
         chat = {"role": "assistant", "content": ""}
     return {**chat, ITEM_KEY: item}
+
+
+def _items(message: dict[str, Any]) -> list[Any]:
+    """The items a stored message holds: the item added, or for a message another part of
+    the package wrote (the Assistant, the LangChain history), the items it amounts to."""
+    if ITEM_KEY in message:
+        return [message[ITEM_KEY]]
+    if message.get("role") == "tool":
+        return [
+            {
+                "type": "function_call_output",
+                "call_id": message.get("tool_call_id"),
+                "output": _text(message.get("content")),
+            }
+        ]
+    calls = [
+        {
+            "type": "function_call",
+            "call_id": call.get("id"),
+            "name": call.get("function", {}).get("name"),
+            "arguments": call.get("function", {}).get("arguments") or "{}",
+        }
+        for call in message.get("tool_calls") or []
+    ]
+    text = _text(message.get("content"))
+    said = [{"role": message["role"], "content": text}] if text or not calls else []
+    return said + calls
 
 
 def _text(content: Any) -> str:
