@@ -133,17 +133,19 @@ def test_a_template_maps_namespaces_to_scopes_and_rejects_what_does_not_fit(memo
 
 
 def test_ttl_expires_items_and_reads_refresh_them(memory):
-    store = HybridMemoryStore(memory, ttl_config={"default_ttl": 1.5 / 60, "refresh_on_read": True})
+    store = HybridMemoryStore(memory, ttl_config={"default_ttl": 3 / 60, "refresh_on_read": True})
     store.put(("alice",), "kept", {"text": "read often"})
     store.put(("alice",), "gone", {"text": "never read"})
     for _ in range(3):
-        time.sleep(0.6)
+        time.sleep(1.1)  # each read moves the 3 s expiry of "kept"
         assert store.get(("alice",), "kept").value == {"text": "read often"}
     assert store.get(("alice",), "gone", refresh_ttl=False) is None
     store.put(("alice",), "forever", {"text": "no ttl"}, ttl=None)
-    time.sleep(1.6)
+    time.sleep(3.3)
     assert store.get(("alice",), "kept") is None
     assert store.get(("alice",), "forever").value == {"text": "no ttl"}
+    # Expired for the memory too: only the item without TTL is left.
+    assert [h.memory for h in memory.search("read often", user_id="alice")] == ["no ttl"]
 
 
 def test_the_async_methods_give_the_same_results(store):

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from agents import Agent, OpenAIChatCompletionsModel, Runner, set_tracing_disabled
+from agents.memory import Session
 from agents.tool_context import ToolContext
 from openai import AsyncOpenAI
 
@@ -63,6 +64,7 @@ def test_the_session_holds_the_items_across_two_runs(open_sessions, memory):  # 
             ("assistant", "Nice to meet you, Ana."),
             ("user", "Where do I live?"),
         ]
+    assert isinstance(again, Session)  # the SDK's runtime-checkable protocol
     items = asyncio.run(again.get_items())
     assert [i.get("role") for i in items] == ["user", "assistant", "user", "assistant"]
     assert asyncio.run(again.get_items(limit=1)) == items[-1:]
