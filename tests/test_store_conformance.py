@@ -7,6 +7,7 @@ chroma backends (the defaults) must behave the same. A new backend joins by addi
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -51,12 +52,42 @@ def _embedded(tmp_path) -> tuple[RecordStore, VectorStore]:
     return SQLiteRecordStore(tmp_path / "memory.db"), ChromaVectorStore(tmp_path / "chroma")
 
 
-BACKENDS = {"inmemory": _inmemory, "sqlite+chroma": _embedded}
+def _postgres(request, tmp_path) -> RecordStore:
+    """A PostgreSQL record store in a schema of its own, dropped after the test."""
+    from stores.postgres import PostgresRecordStore
+    from tests.servers import PG_DSN, check_postgres, drop_schema, new_schema
+
+    check_postgres()
+    schema = new_schema("conf")
+    request.addfinalizer(lambda: drop_schema(schema))
+    return PostgresRecordStore(PG_DSN, schema=schema, pool_size=4)
+
+
+def _postgres_chroma_server(request, tmp_path) -> tuple[RecordStore, VectorStore]:
+    from stores.chroma_server import ChromaServerVectorStore
+
+    host, port = request.getfixturevalue("chroma_http")
+    collection = f"conf-{uuid.uuid4().hex}"
+    return _postgres(request, tmp_path), ChromaServerVectorStore(host, port, collection)
+
+
+def _postgres_qdrant(request, tmp_path) -> tuple[RecordStore, VectorStore]:
+    from stores.qdrant import QdrantVectorStore
+
+    return _postgres(request, tmp_path), QdrantVectorStore(path=tmp_path / "qdrant")
+
+
+BACKENDS = {
+    "inmemory": lambda request, tmp_path: _inmemory(tmp_path),
+    "sqlite+chroma": lambda request, tmp_path: _embedded(tmp_path),
+    "postgres+chroma-server": _postgres_chroma_server,
+    "postgres+qdrant": _postgres_qdrant,
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def stores(request, tmp_path) -> Iterator[tuple[RecordStore, VectorStore]]:
-    records, vectors = BACKENDS[request.param](tmp_path)
+    records, vectors = BACKENDS[request.param](request, tmp_path)
     assert isinstance(records, RecordStore) and isinstance(vectors, VectorStore)
     yield records, vectors
     records.close()
