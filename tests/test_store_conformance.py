@@ -595,15 +595,42 @@ def test_vector_store_contract(vectors):
 MEMORY_BACKENDS = {
     "inmemory": {"records": {"kind": "memory"}, "vectors": {"kind": "memory"}},
     "sqlite+chroma": {"records": {"kind": "sqlite"}, "vectors": {"kind": "chroma"}},
+    "postgres+chroma-server": {
+        "records": {"kind": "postgres"},
+        "vectors": {"kind": "chroma-server"},
+    },
+    "postgres+qdrant": {"records": {"kind": "postgres"}, "vectors": {"kind": "qdrant"}},
 }
+
+
+def server_settings(request, kinds: dict) -> dict:
+    """The settings of the server backends ``kinds`` names: a PostgreSQL schema of its own
+    (dropped after the test), a collection of its own on the session's Chroma server."""
+    from tests.servers import PG_DSN, check_postgres, drop_schema, new_schema
+
+    settings: dict = {}
+    if kinds["records"]["kind"] == "postgres":
+        check_postgres()
+        schema = new_schema("mem")
+        request.addfinalizer(lambda: drop_schema(schema))
+        settings["postgres"] = {"dsn": PG_DSN, "schema_name": schema, "pool_size": 4}
+    if kinds["vectors"]["kind"] == "chroma-server":
+        host, port = request.getfixturevalue("chroma_http")
+        collection = f"mem-{uuid.uuid4().hex}"
+        settings["chroma_server"] = {"host": host, "port": port, "collection": collection}
+    return settings
 
 
 @pytest.fixture(params=sorted(MEMORY_BACKENDS))
 def memory(request, tmp_path, hashing_embedder):
     from hybrid_memory import HybridMemory, MemoryConfig
 
+    kinds = MEMORY_BACKENDS[request.param]
     config = MemoryConfig(
-        data_dir=tmp_path / "m", embedder=hashing_embedder, **MEMORY_BACKENDS[request.param]
+        data_dir=tmp_path / "m",
+        embedder=hashing_embedder,
+        **kinds,
+        **server_settings(request, kinds),
     )
     with HybridMemory(config) as mem:
         yield mem
