@@ -355,6 +355,11 @@ class RecordStore(RecordReads, Protocol):
         """The summaries of every exact scope selected by ``scope``."""
         ...
 
+    def scopes(self) -> list[Scope]:
+        """Every exact scope holding a memory, a turn or a summary, sorted by key (what a copy
+        of the whole store exports)."""
+        ...
+
     def unextracted(self, scope: Scope | None) -> list[PendingBatch]:
         """Turns never extracted and not quarantined (of ``scope``, or all), oldest first,
         grouped into runs of the same exact scope and add options."""

@@ -30,13 +30,20 @@ def point_id(memory_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, memory_id))
 
 
-def _client(url: str | None, path: Path | None, api_key: str | None) -> Any:
+def _driver() -> Any:
+    """The qdrant_client module, or an ImportError that says how to install it."""
     try:
-        from qdrant_client import QdrantClient
+        import qdrant_client
     except ImportError as exc:
         raise ImportError(
             'the Qdrant vector store needs qdrant-client: pip install "hybrid-memory[qdrant]"'
         ) from exc
+    return qdrant_client
+
+
+def _client(url: str | None, path: Path | None, api_key: str | None) -> Any:
+    from qdrant_client import QdrantClient
+
     if url:
         return QdrantClient(url=url, api_key=api_key)
     if path is None:
@@ -66,9 +73,7 @@ class QdrantVectorStore:
         collection: str = "hybrid_memory",
         api_key: str | None = None,
     ):
-        from qdrant_client import models
-
-        self._models = models
+        self._models = _driver().models
         self.where = url or str(path)
         self.collection_name = collection
         self._meta_name = f"{collection}__meta"

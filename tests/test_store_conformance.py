@@ -675,3 +675,23 @@ def test_the_memory_works_the_same_on_every_backend(memory):
     )
     assert memory.records.pending() == []
     assert memory.vectors.count() == len(memory.get_all(user_id="ana", include_superseded=True))
+
+
+def test_scopes_lists_every_exact_scope_once(records):
+    put(
+        records, item("a"), item("b"), item("c", run_id="r1"), item("d", user_id=None, agent_id="x")
+    )
+    turn(1, Scope(user_id="bob", run_id="r2"), records)
+    turn(2, Scope(user_id="alice", run_id="r1"), records)
+    with records.unit_of_work() as uow:
+        uow.set_summary(Scope(run_id="r9"), RunSummary("s", 1, 1), T0)
+    assert [s.key for s in records.scopes()] == sorted(
+        s.key
+        for s in (
+            Scope(user_id="alice"),
+            Scope(user_id="alice", run_id="r1"),
+            Scope(agent_id="x"),
+            Scope(user_id="bob", run_id="r2"),
+            Scope(run_id="r9"),
+        )
+    )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import typer
 
-from hybrid_memory.cli import by_id, memories, stats, transfer
+from hybrid_memory.cli import by_id, memories, migrate, stats, transfer
 from hybrid_memory.cli.options import DataDir, Json, Settings
 from hybrid_memory.cli.output import error, in_flags
 from hybrid_memory.errors import AmbiguousIdError, HybridMemoryError
@@ -45,6 +45,7 @@ app.command("delete")(by_id.delete)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
 app.command("stats")(stats.stats)
+app.command("migrate")(migrate.migrate)
 
 
 def _wants_json(argv: Sequence[str]) -> bool:

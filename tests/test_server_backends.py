@@ -1,0 +1,163 @@
+"""Server backends picked by name: configuration from the environment, the data-dir lock only
+for embedded stores, the extras' install hints, the schema migrated once by concurrent openers,
+and ``hybrid-memory migrate`` (embedded data dir -> PostgreSQL + Chroma server -> back)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+
+from benchmarks.workers import server_env
+from hybrid_memory.errors import ConfigError, StoreLockedError
+from tests.servers import PG_DSN, pg_schema
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def deployment(chroma_http):
+    host, port = chroma_http
+    with pg_schema("srv") as schema:
+        yield server_env(PG_DSN, schema, host, port, f"srv-{uuid.uuid4().hex}")
+
+
+def test_the_environment_picks_server_backends_and_no_data_dir_lock(
+    tmp_path, monkeypatch, deployment
+):
+    from hybrid_memory import HybridMemory, MemoryConfig
+    from stores.chroma_server import ChromaServerVectorStore
+    from stores.postgres import PostgresRecordStore
+
+    for name, value in deployment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HYBRID_MEMORY_DATA_DIR", str(tmp_path / "d"))
+    config = MemoryConfig()
+    assert (config.records.kind, config.vectors.kind) == ("postgres", "chroma-server")
+    # Two memories on the same deployment (and data dir) at once: server stores are shared.
+    with HybridMemory(config) as one, HybridMemory(config) as two:
+        assert isinstance(one.records, PostgresRecordStore)
+        assert isinstance(one.vectors, ChromaServerVectorStore)
+        assert one._data_lock is None and two._data_lock is None
+        one.add({"role": "user", "name": "Ana", "content": "I live in Porto."}, user_id="ana")
+        assert two.search("Where does Ana live?", user_id="ana")[0].memory == (
+            "Ana lives in Porto."
+        )
+    # The embedded stores still allow one process at a time, and so does Qdrant's local mode.
+    qdrant_local = MemoryConfig(data_dir=tmp_path / "q", vectors={"kind": "qdrant"})
+    with HybridMemory(qdrant_local) as held:
+        assert held._data_lock is not None
+        with pytest.raises(StoreLockedError):
+            HybridMemory(qdrant_local)
+
+
+@pytest.mark.parametrize(
+    ("module", "build", "extra"),
+    [
+        ("psycopg", lambda: _postgres_store(), "postgres"),
+        ("qdrant_client", lambda: _qdrant_store(), "qdrant"),
+    ],
+)
+def test_a_missing_extra_names_the_install_command(monkeypatch, module, build, extra):
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ImportError, match=rf'pip install "hybrid-memory\[{extra}\]"'):
+        build()
+
+
+def _postgres_store():
+    from stores.postgres import PostgresRecordStore
+
+    return PostgresRecordStore(PG_DSN, schema="never_created")
+
+
+def _qdrant_store():
+    from stores.qdrant import QdrantVectorStore
+
+    return QdrantVectorStore(url="http://127.0.0.1:1")
+
+
+def test_a_schema_name_that_is_not_an_identifier_is_refused():
+    from hybrid_memory.config import load_config
+    from stores.postgres import PostgresRecordStore
+
+    with pytest.raises(ConfigError, match="lowercase"):
+        PostgresRecordStore(PG_DSN, schema="x; DROP TABLE memories")
+    with pytest.raises(ConfigError, match="schema_name"):
+        load_config(postgres={"schema_name": "Robert'); DROP"})
+
+
+def test_processes_opening_a_new_schema_at_once_migrate_it_once():
+    import psycopg
+
+    from stores.postgres import PostgresRecordStore
+
+    with pg_schema("mig") as schema:
+        errors: list[BaseException] = []
+
+        def open_store() -> None:
+            try:
+                PostgresRecordStore(PG_DSN, schema=schema, pool_size=1).close()
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_store) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with psycopg.connect(PG_DSN) as conn:
+            rows = conn.execute(f"SELECT version FROM {schema}.schema_migrations").fetchall()
+        assert rows == [(1,)]
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hybrid_memory.cli", "--json", *args],
+        env={**os.environ, "PYTHONPATH": ROOT, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_migrate_copies_a_data_dir_to_servers_and_back(tmp_path, deployment):
+    source, back = tmp_path / "embedded", tmp_path / "back"
+    local = {"HYBRID_MEMORY_EMBEDDING_MODEL": "hashing", "HYBRID_MEMORY_DATA_DIR": str(source)}
+    for n, (user, text) in enumerate(
+        [("ana", "I live in Porto."), ("ana", "I moved to Lisbon."), ("bo", "I like green tea.")]
+    ):
+        added = _cli(local, "add", "--user", user, "--run", f"r{n}", "--name", user.title(), text)
+        assert added.returncode == 0, added.stderr
+
+    first = _cli(deployment, "migrate", "--from-dir", str(source))
+    assert first.returncode == 0, first.stderr
+    copied = json.loads(first.stdout)
+    assert copied["problems"] == [] and copied["scopes"] == 3
+    assert copied["written_memories"] == copied["memories"] > 0
+    assert copied["written_messages"] == copied["messages"] == 3
+    found, searched = map(int, copied["searches_found"].split("/"))
+    assert searched > 0 and found == searched
+
+    again = json.loads(_cli(deployment, "migrate", "--from-dir", str(source)).stdout)
+    assert (again["written_memories"], again["written_messages"]) == (0, 0)  # idempotent
+
+    returned = _cli(deployment, "migrate", "--to-dir", str(back))
+    assert returned.returncode == 0, returned.stderr
+    assert json.loads(returned.stdout)["written_memories"] == copied["memories"]
+    found = _cli(
+        {**local, "HYBRID_MEMORY_DATA_DIR": str(back)},
+        "search",
+        "--user",
+        "ana",
+        "Where does Ana live?",
+    )
+    assert json.loads(found.stdout)[0]["memory"] == "Ana lives in Lisbon."
+
+    wrong = _cli(deployment, "migrate", "--from-dir", str(tmp_path / "nothing"))
+    assert wrong.returncode == 2 and "holds no memory" in wrong.stdout
