@@ -161,3 +161,60 @@ def test_migrate_copies_a_data_dir_to_servers_and_back(tmp_path, deployment):
 
     wrong = _cli(deployment, "migrate", "--from-dir", str(tmp_path / "nothing"))
     assert wrong.returncode == 2 and "holds no memory" in wrong.stdout
+
+
+def test_look_alike_scopes_and_crafted_filters_never_cross_on_postgres(
+    tmp_path, fault_scale, chroma_http
+):
+    from benchmarks.faults import isolation_run
+
+    host, port = chroma_http
+    with pg_schema("iso") as schema:
+        figures = isolation_run(
+            tmp_path / "isolation",
+            200 * fault_scale,
+            seed=7,
+            records={"kind": "postgres"},
+            vectors={"kind": "chroma-server"},
+            postgres={"dsn": PG_DSN, "schema_name": schema, "pool_size": 4},
+            chroma_server={"host": host, "port": port, "collection": f"iso-{uuid.uuid4().hex}"},
+        )
+    assert figures.isolation_ops == 200 * fault_scale
+    assert figures.cross_scope_reads == 0, figures.problems
+
+
+def test_bad_input_on_postgres_gets_a_typed_error_and_changes_nothing(tmp_path, fault_scale):
+    import warnings
+
+    from hypothesis import HealthCheck, given, settings
+
+    from benchmarks.bad_inputs import Call, calls, check_call, seed_memory
+    from benchmarks.faults import open_memory
+
+    with pg_schema("bad") as schema:
+        memory = open_memory(
+            tmp_path / "bad",
+            records={"kind": "postgres"},
+            vectors={"kind": "memory"},
+            postgres={"dsn": PG_DSN, "schema_name": schema, "pool_size": 2},
+        )
+        seed_memory(memory)
+
+        @settings(
+            max_examples=100 * fault_scale,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(call=calls())
+        def property_holds(call: Call) -> None:
+            outcome = check_call(memory, call)
+            assert outcome.non_project is None, outcome.non_project
+            assert outcome.changed is None, outcome.changed
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # quarantine warnings are expected
+            try:
+                property_holds()
+            finally:
+                memory.close()
