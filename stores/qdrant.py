@@ -110,9 +110,14 @@ class QdrantVectorStore:
         m = self._models
         try:
             if not self._client.collection_exists(self._meta_name):
-                self._client.create_collection(
-                    self._meta_name, vectors_config=m.VectorParams(size=1, distance=m.Distance.DOT)
-                )
+                try:
+                    self._client.create_collection(
+                        self._meta_name,
+                        vectors_config=m.VectorParams(size=1, distance=m.Distance.DOT),
+                    )
+                except Exception:  # another process created it first
+                    if not self._client.collection_exists(self._meta_name):
+                        raise
             got = self._client.retrieve(self._meta_name, [point_id("embedder")], with_payload=True)
             if not got:
                 payload = {"embedder": name, "dimension": int(dimension)}

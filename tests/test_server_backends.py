@@ -218,3 +218,31 @@ def test_bad_input_on_postgres_gets_a_typed_error_and_changes_nothing(tmp_path, 
                 property_holds()
             finally:
                 memory.close()
+
+
+def test_an_unreachable_server_is_a_store_error_that_says_what_to_check(tmp_path):
+    from benchmarks.servers import free_port
+    from hybrid_memory import HybridMemory, MemoryConfig
+    from hybrid_memory.errors import StoreError
+
+    closed = free_port()
+    with pytest.raises(StoreError, match="Is the server running"):
+        HybridMemory(
+            MemoryConfig(
+                data_dir=tmp_path / "d",
+                embedding_model="hashing",
+                records={"kind": "postgres"},
+                vectors={"kind": "memory"},
+                postgres={"dsn": f"host=127.0.0.1 port={closed} dbname=test", "timeout": 2},
+            )
+        )
+    with pytest.raises(StoreError, match="chroma run"):
+        HybridMemory(
+            MemoryConfig(
+                data_dir=tmp_path / "d",
+                embedding_model="hashing",
+                records={"kind": "memory"},
+                vectors={"kind": "chroma-server"},
+                chroma_server={"port": closed},
+            )
+        )
