@@ -71,6 +71,30 @@ def run_worker(worker: int, users: int, rounds: int, out: Path) -> None:
                     acks.flush()
 
 
+def run_http_client(url: str, client: int, users: int, rounds: int, out: Path) -> None:
+    """The same adds as :func:`run_worker`, through the service's ``POST /v1/memories``; an
+    add is acknowledged when it is answered 200 (a request that fails is not)."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=120) as http, open(out, "a", encoding="utf-8") as acks:
+        for rnd in range(rounds):
+            for u in range(users):
+                for kind, value, message in messages(client, rnd, u):
+                    uid = user_name(u).lower()
+                    started = time.perf_counter()
+                    try:
+                        answer = http.post(
+                            "/v1/memories", json={"messages": [message], "user_id": uid}
+                        )
+                    except httpx.HTTPError:
+                        continue
+                    if answer.status_code != 200:
+                        continue
+                    ack = {"id": message["id"], "user": uid, "kind": kind, "value": value}
+                    acks.write(json.dumps({**ack, "s": time.perf_counter() - started}) + "\n")
+                    acks.flush()
+
+
 @dataclass
 class Verdict:
     """What the shared stores hold after a run, against what workers acknowledged."""
