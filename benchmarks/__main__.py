@@ -5,6 +5,7 @@
     python -m benchmarks core_latency
     python -m benchmarks context_strategies
     python -m benchmarks faults --minutes 10
+    python -m benchmarks service --memories 10000
 
 ``python -m benchmarks <name> --help`` shows each benchmark's options.
 """
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "core_latency": "add / search / get_context latency on a synthetic conversation",
     "context_strategies": "tokens and cost per context-window strategy on an agent run",
     "faults": "kill -9 during adds, isolation and bad input: what must stay zero",
+    "service": "add / search / context over HTTP at concurrency 1, 8, 32 beside in-process",
 }
 
 

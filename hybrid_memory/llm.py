@@ -223,6 +223,9 @@ class LLMClient:
         self._modes = modes
         self._lock = threading.Lock()
         self.calls = 0
+        """Calls answered (after retries)."""
+        self.failures = 0
+        """Calls that failed after their retries (the pipeline then falls back or raises)."""
 
     @property
     def model(self) -> str:
@@ -244,7 +247,12 @@ class LLMClient:
         if response_format is not None:
             kwargs["response_format"] = response_format
         kwargs.update({k: v for k, v in extra.items() if v is not None})
-        reply = call_with_retries(self.config, self._client.chat.completions.create, **kwargs)
+        try:
+            reply = call_with_retries(self.config, self._client.chat.completions.create, **kwargs)
+        except Exception:
+            with self._lock:
+                self.failures += 1
+            raise
         with self._lock:
             self.calls += 1
         return reply

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import typer
 
-from hybrid_memory.cli import by_id, memories, migrate, stats, transfer
+from hybrid_memory.cli import by_id, memories, migrate, serve, stats, transfer
 from hybrid_memory.cli.options import DataDir, Json, Settings
 from hybrid_memory.cli.output import error, in_flags
 from hybrid_memory.errors import AmbiguousIdError, HybridMemoryError
@@ -46,6 +46,8 @@ app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
 app.command("stats")(stats.stats)
 app.command("migrate")(migrate.migrate)
+app.command("serve")(serve.serve)
+app.add_typer(serve.keys_app, name="keys")
 
 
 def _wants_json(argv: Sequence[str]) -> bool:

@@ -157,6 +157,7 @@ class HybridMemory(Lifecycle, RecordsFacade):
         infer: bool = True,
         expires_at: datetime | str | None = None,
         actor: str | None = None,
+        defer: bool = False,
     ) -> AddResult:
         """Remember messages: buffer them, fold overflow into the summary, extract and
         consolidate long-term memories.
@@ -170,6 +171,10 @@ class HybridMemory(Lifecycle, RecordsFacade):
             infer: ``False`` stores each message verbatim as a memory, without extraction.
             expires_at: after this time, search and get_all no longer return these memories.
             actor: recorded in the history rows (defaults to the speaker or config.actor).
+            defer: only store the messages (durably, with these options) and return their
+                ids without extracting anything; an ``add`` of the same messages (same ids)
+                or :meth:`reprocess` turns them into memories later, exactly once. A service
+                answers at once this way and processes in the background.
 
         Returns:
             The events applied (ADD / UPDATE / DELETE / NONE) and the stored message ids.
@@ -199,7 +204,7 @@ class HybridMemory(Lifecycle, RecordsFacade):
             actor=args.actor,
             expires_at=args.expires_at,
         )
-        return self._ingest.add(args.scope, args.messages, options)
+        return self._ingest.add(args.scope, args.messages, options, defer=defer)
 
     def reprocess(
         self,

@@ -73,13 +73,18 @@ class Ingest:
     in_flight: InFlight
     outbox: Outbox
 
-    def add(self, scope: Scope, messages: list[Message], options: AddOptions) -> AddResult:
+    def add(
+        self, scope: Scope, messages: list[Message], options: AddOptions, *, defer: bool = False
+    ) -> AddResult:
         """Remember ``messages`` (already validated) in ``scope``. Messages whose id is already
         stored in the scope are skipped, so a retried add does not duplicate anything; those
         an earlier attempt stored but did not finish (it failed after saving them) are
-        finished now, with the options they were stored with."""
+        finished now, with the options they were stored with. ``defer`` stops after stage 1:
+        the messages are stored, and a later add of them (or :meth:`reprocess`) finishes."""
         new, context = self._persist(scope, messages, options)
         ids = [m.id for m in messages if m.id]
+        if defer:
+            return AddResult(message_ids=ids)
         result = AddResult()
         for batch in self._unfinished(scope, ids, new):
             done = self._run(batch.scope, batch.messages, options_from(batch.options), None)
