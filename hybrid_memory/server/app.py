@@ -166,3 +166,9 @@ def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) 
     )
     configure_logging()
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The service from the environment's settings (``HYBRID_MEMORY_SERVER_*`` and the
+    memory's ``HYBRID_MEMORY_*``): what each process of ``serve --workers N`` runs."""
+    return create_app(ServerSettings())
