@@ -246,3 +246,21 @@ def test_an_unreachable_server_is_a_store_error_that_says_what_to_check(tmp_path
                 chroma_server={"port": closed},
             )
         )
+
+
+def test_each_tenant_of_the_service_gets_its_own_schema_and_collection(tmp_path):
+    from hybrid_memory.config import MemoryConfig
+    from hybrid_memory.server.tenancy import tenant_config
+
+    base = MemoryConfig(
+        data_dir=tmp_path, records={"kind": "postgres"}, vectors={"kind": "chroma-server"}
+    )
+    names = {}
+    for tenant in ("acme", "a-b", "a_b", "x" * 63):
+        config = tenant_config(base, tenant, tmp_path / tenant)
+        names[tenant] = (config.postgres.schema_name, config.chroma_server.collection)
+        # a valid schema name for any tenant id (the config validates it)
+        assert MemoryConfig(postgres=config.postgres.model_dump()).postgres == config.postgres
+    assert len({schema for schema, _ in names.values()}) == 4
+    assert len({collection for _, collection in names.values()}) == 4
+    assert names["acme"] == ("hybrid_memory_acme_" + names["acme"][0][-8:], "hybrid_memory-acme")

@@ -1,7 +1,9 @@
 """One conformance suite for the storage contract (``stores/base.py``), run against every backend.
 
 The in-memory backend is the executable definition of the contract; the embedded SQLite +
-chroma backends (the defaults) must behave the same. A new backend joins by adding a factory to
+chroma backends (the defaults), PostgreSQL + a Chroma server (started once per test session)
+and PostgreSQL + Qdrant (local mode) must behave the same. Each PostgreSQL store gets a schema
+of its own, dropped after its test, so parallel runs never meet. A new backend joins by adding a factory to
 ``BACKENDS``. Everything here goes through the protocols, the way the memory uses them.
 """
 
