@@ -3,8 +3,8 @@
 The in-memory backend is the executable definition of the contract; the embedded SQLite +
 chroma backends (the defaults), PostgreSQL + a Chroma server (started once per test session)
 and PostgreSQL + Qdrant (local mode) must behave the same. Each PostgreSQL store gets a schema
-of its own, dropped after its test, so parallel runs never meet. A new backend joins by adding a factory to
-``BACKENDS``. Everything here goes through the protocols, the way the memory uses them.
+of its own, dropped after its test, so parallel runs never meet. A new backend joins by adding
+a factory to ``BACKENDS``. Everything here goes through the protocols, the way the memory uses them.
 """
 
 from __future__ import annotations
