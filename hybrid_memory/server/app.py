@@ -18,7 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from hybrid_memory.config import MemoryConfig
 from hybrid_memory.errors import HybridMemoryError
+from hybrid_memory.memory.components import shared
 from hybrid_memory.models import AddResult
 from hybrid_memory.server.auth import KeyStore
 from hybrid_memory.server.errors import problem, problem_for
@@ -90,14 +92,18 @@ class Service:
         self.settings = settings
         self.metrics = Metrics()
         settings.service_dir.mkdir(parents=True, exist_ok=True)
-        # One server per data dir: a second one would resume the first one's jobs.
-        self._lock = DataDirLock.acquire(settings.service_dir)
+        # One server per data dir on the embedded stores: a second one would resume the first
+        # one's jobs. On server backends the workers of `serve --workers N` share the data dir
+        # (each resumes the jobs left unfinished; a re-run add stores nothing twice).
+        config = MemoryConfig(data_dir=settings.data_dir, **memory_overrides)
+        self._lock = None if shared(config) else DataDirLock.acquire(settings.service_dir)
         try:
             self.tenants = Tenants(
                 settings.data_dir, embedding_model=settings.embedding_model, **memory_overrides
             )
         except BaseException:
-            self._lock.release()
+            if self._lock is not None:
+                self._lock.release()
             raise
         self.keys = KeyStore(settings.service_dir)
         self.jobs = JobStore(settings.service_dir)
@@ -132,7 +138,8 @@ class Service:
         self.tenants.close()
         self.keys.close()
         self.jobs.close()
-        self._lock.release()
+        if self._lock is not None:
+            self._lock.release()
 
 
 def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) -> FastAPI:
