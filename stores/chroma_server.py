@@ -76,6 +76,5 @@ class ChromaServerVectorStore(ChromaVectorStore):
             raise StoreError(f"chroma reset failed on {self.path}: {exc}") from exc
 
     def close(self) -> None:
-        """Let the client go (the server keeps running)."""
-        self.__dict__.pop("_client", None)
-        self.__dict__.pop("_collection", None)
+        """Close the client and its HTTP connections (the server keeps running)."""
+        super().close()
