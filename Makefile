@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	# The CPU build of torch first: letting sentence-transformers pull torch fetches CUDA wheels.
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,postgres,redis,bench,server,integrations]"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,postgres,qdrant,redis,bench,server,integrations]"
 	touch $(STAMP)
 
 setup: $(STAMP)

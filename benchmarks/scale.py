@@ -311,7 +311,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="all-MiniLM-L6-v2 (onnxruntime), sentence-transformers:<model> (torch), hashing",
     )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/scale"))
+    parser.add_argument(
+        "--backend",
+        default=None,
+        help="embedded and/or postgres+chroma-server (comma-separated): throughput with "
+        "--workers processes instead of the single-process steps (benchmarks/scale_workers.py)",
+    )
+    parser.add_argument("--workers", default="1,2,4", help="worker processes, e.g. 1,2,4")
+    parser.add_argument("--worker-adds", type=int, default=100, help="adds per worker")
+    parser.add_argument("--pg-dsn", default="host=127.0.0.1 port=5432 dbname=test")
     args = parser.parse_args(argv)
+    if args.backend:
+        from benchmarks.scale_workers import run
+
+        args.users = int(args.users.split(",")[-1])
+        rows = run(args)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "workers.json").write_text(json.dumps(rows, indent=2) + "\n")
+        return 0
     sizes = sorted(int(x) for x in args.sizes.split(",") if x)
     user_counts = sorted(int(x) for x in args.users.split(",") if x)
     from hybrid_memory.embeddings import load_embedder

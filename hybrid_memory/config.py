@@ -102,20 +102,60 @@ class SQLiteConfig(BaseModel):
     busy_timeout_ms: int = Field(default=10_000, ge=0)
 
 
+class PostgresConfig(BaseModel):
+    """The PostgreSQL record store (``records.kind = "postgres"``), shared by every process
+    and host that names the same dsn and schema."""
+
+    dsn: str = "host=127.0.0.1 port=5432 dbname=postgres"
+    """A libpq connection string or URL (``postgresql://user:password@host:5432/db``)."""
+    schema_name: str = Field(default="hybrid_memory", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """The PostgreSQL schema holding the tables: one per deployment (or tenant)."""
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    """Most connections for statements per process (as many more for locks)."""
+    timeout: float = Field(default=30.0, gt=0)
+    """Seconds to wait for a connection, or for a lock another process holds."""
+
+
+class ChromaServerConfig(BaseModel):
+    """The Chroma server vector store (``vectors.kind = "chroma-server"``; start it with
+    ``chroma run --path DIR --host 127.0.0.1 --port 8000``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    collection: str = "hybrid_memory"
+    ssl: bool = False
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra HTTP headers (the auth token of a hosted server)."""
+
+
+class QdrantConfig(BaseModel):
+    """The Qdrant vector store (``vectors.kind = "qdrant"``): a server or cluster by ``url``,
+    or Qdrant's local mode in ``path`` (one process, like the embedded stores)."""
+
+    url: str | None = None
+    """``http://host:6333`` of a Qdrant server or cluster; None for local mode."""
+    path: Path | None = None
+    """The local-mode directory; defaults to ``<data_dir>/qdrant``."""
+    collection: str = "hybrid_memory"
+    api_key: str | None = None
+
+
 class RecordsConfig(BaseModel):
     """Which record store is the source of truth (memories, history, turns, summaries)."""
 
-    kind: Literal["sqlite", "memory"] = "sqlite"
+    kind: Literal["sqlite", "memory", "postgres"] = "sqlite"
     """``sqlite``: a file under the data dir (settings in ``sqlite``); ``memory``: in this
-    process only, gone when it exits (tests, throwaway agents)."""
+    process only, gone when it exits (tests, throwaway agents); ``postgres``: a PostgreSQL
+    schema shared by many processes (settings in ``postgres``)."""
 
 
 class VectorsConfig(BaseModel):
     """Which vector store holds the embeddings."""
 
-    kind: Literal["chroma", "memory"] = "chroma"
+    kind: Literal["chroma", "memory", "chroma-server", "qdrant"] = "chroma"
     """``chroma``: embedded chromadb under the data dir (settings in ``chroma``); ``memory``:
-    exact search in this process only."""
+    exact search in this process only; ``chroma-server``: a Chroma server (settings in
+    ``chroma_server``); ``qdrant``: a Qdrant server, cluster or local directory (``qdrant``)."""
     cache_size: int = Field(default=100_000, ge=0)
     """Vectors kept in process memory (written or read by this process, least recently used
     dropped first): exact scoring of a small scope then reads no store. 0 keeps none."""
@@ -188,6 +228,9 @@ class MemoryConfig(BaseSettings):
     vectors: VectorsConfig = Field(default_factory=VectorsConfig)
     chroma: ChromaConfig = Field(default_factory=ChromaConfig)
     sqlite: SQLiteConfig = Field(default_factory=SQLiteConfig)
+    postgres: PostgresConfig = Field(default_factory=PostgresConfig)
+    chroma_server: ChromaServerConfig = Field(default_factory=ChromaServerConfig)
+    qdrant: QdrantConfig = Field(default_factory=QdrantConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     actor: str = "hybrid-memory"
     """Recorded as the actor of history rows written by the pipeline itself."""
@@ -209,6 +252,10 @@ class MemoryConfig(BaseSettings):
     def sqlite_path(self) -> Path:
         return self.sqlite.path or self.data_dir / "memory.db"
 
+    @property
+    def qdrant_path(self) -> Path:
+        return self.qdrant.path or self.data_dir / "qdrant"
+
 
 def load_config(**overrides: Any) -> MemoryConfig:
     """Build a :class:`MemoryConfig`, turning validation failures into :class:`ConfigError`."""
@@ -221,9 +268,12 @@ def load_config(**overrides: Any) -> MemoryConfig:
 __all__ = [
     "BufferConfig",
     "ChromaConfig",
+    "ChromaServerConfig",
     "ConsolidationConfig",
     "LimitsConfig",
     "MemoryConfig",
+    "PostgresConfig",
+    "QdrantConfig",
     "RecordsConfig",
     "RetrievalConfig",
     "SQLiteConfig",

@@ -1,4 +1,5 @@
-"""Storage backends: a vector store (chromadb) and a history store (SQLite).
+"""Storage backends: vector stores (embedded chromadb, a Chroma server, Qdrant) and record stores
+(SQLite, PostgreSQL), behind the protocols of :mod:`stores.base`.
 
 Backends depend only on :mod:`hybrid_memory.models` and :mod:`hybrid_memory.errors`.
 """

@@ -136,6 +136,28 @@ class QuarantinedOp:
 
 
 @runtime_checkable
+class ProcessLocks(Protocol):
+    """What a record store shared by several processes offers, so their writers take turns
+    (the memory composes these with its in-process locks, :mod:`hybrid_memory.memory.locks`).
+
+    Each method returns a context manager held for the block; a process that dies releases
+    what it held.
+    """
+
+    def owner_lock(self, owner: Scope) -> AbstractContextManager[Any]:
+        """Writers of ``owner`` (the user/agent a memory belongs to), one at a time."""
+        ...
+
+    def exclusive_lock(self) -> AbstractContextManager[Any]:
+        """No owner writer of any process while the block runs (reset, import, delete_all)."""
+        ...
+
+    def drain_lock(self) -> AbstractContextManager[Any]:
+        """One drainer of the vector outbox at a time, so operations apply in commit order."""
+        ...
+
+
+@runtime_checkable
 class VectorStore(Protocol):
     """Vectors of memories, keyed by memory id, with their scope ids as metadata."""
 
@@ -331,6 +353,11 @@ class RecordStore(RecordReads, Protocol):
 
     def summaries(self, scope: Scope) -> list[tuple[Scope, RunSummary]]:
         """The summaries of every exact scope selected by ``scope``."""
+        ...
+
+    def scopes(self) -> list[Scope]:
+        """Every exact scope holding a memory, a turn or a summary, sorted by key (what a copy
+        of the whole store exports)."""
         ...
 
     def unextracted(self, scope: Scope | None) -> list[PendingBatch]:

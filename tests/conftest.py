@@ -66,3 +66,12 @@ def hashing_embedder():
     from hybrid_memory.testing import HashingEmbedder
 
     return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def chroma_http(tmp_path_factory):
+    """A Chroma server for the whole test session: ``(host, port)``."""
+    from tests.servers import chroma_server
+
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as address:
+        yield address

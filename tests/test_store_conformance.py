@@ -1,12 +1,15 @@
 """One conformance suite for the storage contract (``stores/base.py``), run against every backend.
 
 The in-memory backend is the executable definition of the contract; the embedded SQLite +
-chroma backends (the defaults) must behave the same. A new backend joins by adding a factory to
-``BACKENDS``. Everything here goes through the protocols, the way the memory uses them.
+chroma backends (the defaults), PostgreSQL + a Chroma server (started once per test session)
+and PostgreSQL + Qdrant (local mode) must behave the same. Each PostgreSQL store gets a schema
+of its own, dropped after its test, so parallel runs never meet. A new backend joins by adding
+a factory to ``BACKENDS``. Everything here goes through the protocols, the way the memory uses them.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -61,16 +64,43 @@ def _embedded_cached(tmp_path) -> tuple[RecordStore, VectorStore]:
     return SQLiteRecordStore(tmp_path / "memory.db"), vectors
 
 
+def _postgres(request, tmp_path) -> RecordStore:
+    """A PostgreSQL record store in a schema of its own, dropped after the test."""
+    from stores.postgres import PostgresRecordStore
+    from tests.servers import PG_DSN, check_postgres, drop_schema, new_schema
+
+    check_postgres()
+    schema = new_schema("conf")
+    request.addfinalizer(lambda: drop_schema(schema))
+    return PostgresRecordStore(PG_DSN, schema=schema, pool_size=4)
+
+
+def _postgres_chroma_server(request, tmp_path) -> tuple[RecordStore, VectorStore]:
+    from stores.chroma_server import ChromaServerVectorStore
+
+    host, port = request.getfixturevalue("chroma_http")
+    collection = f"conf-{uuid.uuid4().hex}"
+    return _postgres(request, tmp_path), ChromaServerVectorStore(host, port, collection)
+
+
+def _postgres_qdrant(request, tmp_path) -> tuple[RecordStore, VectorStore]:
+    from stores.qdrant import QdrantVectorStore
+
+    return _postgres(request, tmp_path), QdrantVectorStore(path=tmp_path / "qdrant")
+
+
 BACKENDS = {
-    "inmemory": _inmemory,
-    "sqlite+chroma": _embedded,
-    "sqlite+chroma+cache": _embedded_cached,
+    "inmemory": lambda request, tmp_path: _inmemory(tmp_path),
+    "sqlite+chroma": lambda request, tmp_path: _embedded(tmp_path),
+    "sqlite+chroma+cache": lambda request, tmp_path: _embedded_cached(tmp_path),
+    "postgres+chroma-server": _postgres_chroma_server,
+    "postgres+qdrant": _postgres_qdrant,
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def stores(request, tmp_path) -> Iterator[tuple[RecordStore, VectorStore]]:
-    records, vectors = BACKENDS[request.param](tmp_path)
+    records, vectors = BACKENDS[request.param](request, tmp_path)
     assert isinstance(records, RecordStore) and isinstance(vectors, VectorStore)
     yield records, vectors
     records.close()
@@ -578,15 +608,42 @@ def test_vector_store_contract(vectors):
 MEMORY_BACKENDS = {
     "inmemory": {"records": {"kind": "memory"}, "vectors": {"kind": "memory"}},
     "sqlite+chroma": {"records": {"kind": "sqlite"}, "vectors": {"kind": "chroma"}},
+    "postgres+chroma-server": {
+        "records": {"kind": "postgres"},
+        "vectors": {"kind": "chroma-server"},
+    },
+    "postgres+qdrant": {"records": {"kind": "postgres"}, "vectors": {"kind": "qdrant"}},
 }
+
+
+def server_settings(request, kinds: dict) -> dict:
+    """The settings of the server backends ``kinds`` names: a PostgreSQL schema of its own
+    (dropped after the test), a collection of its own on the session's Chroma server."""
+    from tests.servers import PG_DSN, check_postgres, drop_schema, new_schema
+
+    settings: dict = {}
+    if kinds["records"]["kind"] == "postgres":
+        check_postgres()
+        schema = new_schema("mem")
+        request.addfinalizer(lambda: drop_schema(schema))
+        settings["postgres"] = {"dsn": PG_DSN, "schema_name": schema, "pool_size": 4}
+    if kinds["vectors"]["kind"] == "chroma-server":
+        host, port = request.getfixturevalue("chroma_http")
+        collection = f"mem-{uuid.uuid4().hex}"
+        settings["chroma_server"] = {"host": host, "port": port, "collection": collection}
+    return settings
 
 
 @pytest.fixture(params=sorted(MEMORY_BACKENDS))
 def memory(request, tmp_path, hashing_embedder):
     from hybrid_memory import HybridMemory, MemoryConfig
 
+    kinds = MEMORY_BACKENDS[request.param]
     config = MemoryConfig(
-        data_dir=tmp_path / "m", embedder=hashing_embedder, **MEMORY_BACKENDS[request.param]
+        data_dir=tmp_path / "m",
+        embedder=hashing_embedder,
+        **kinds,
+        **server_settings(request, kinds),
     )
     with HybridMemory(config) as mem:
         yield mem
@@ -631,3 +688,23 @@ def test_the_memory_works_the_same_on_every_backend(memory):
     )
     assert memory.records.pending() == []
     assert memory.vectors.count() == len(memory.get_all(user_id="ana", include_superseded=True))
+
+
+def test_scopes_lists_every_exact_scope_once(records):
+    put(
+        records, item("a"), item("b"), item("c", run_id="r1"), item("d", user_id=None, agent_id="x")
+    )
+    turn(1, Scope(user_id="bob", run_id="r2"), records)
+    turn(2, Scope(user_id="alice", run_id="r1"), records)
+    with records.unit_of_work() as uow:
+        uow.set_summary(Scope(run_id="r9"), RunSummary("s", 1, 1), T0)
+    assert [s.key for s in records.scopes()] == sorted(
+        s.key
+        for s in (
+            Scope(user_id="alice"),
+            Scope(user_id="alice", run_id="r1"),
+            Scope(agent_id="x"),
+            Scope(user_id="bob", run_id="r2"),
+            Scope(run_id="r9"),
+        )
+    )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import typer
 
-from hybrid_memory.cli import by_id, mcp_command, memories, serve, stats, transfer
+from hybrid_memory.cli import by_id, mcp_command, memories, migrate, serve, stats, transfer
 from hybrid_memory.cli.options import ApiKey, DataDir, Json, Server, Settings
 from hybrid_memory.cli.output import error, in_flags
 from hybrid_memory.errors import AmbiguousIdError, HybridMemoryError
@@ -51,6 +51,7 @@ app.command("delete")(by_id.delete)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
 app.command("stats")(stats.stats)
+app.command("migrate")(migrate.migrate)
 app.command("serve")(serve.serve)
 app.add_typer(serve.keys_app, name="keys")
 app.command("mcp")(mcp_command.mcp)

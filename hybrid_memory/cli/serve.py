@@ -39,7 +39,12 @@ def serve(
         int, typer.Option("--max-body-bytes", help="Larger request bodies get 413.", min=1)
     ] = 16 * 1024 * 1024,
     workers: Annotated[
-        int, typer.Option("--workers", help="Server processes (the embedded stores allow 1).")
+        int,
+        typer.Option(
+            "--workers",
+            help="Server processes: 1 on the embedded stores, more on server backends "
+            "(PostgreSQL and a Chroma or Qdrant server).",
+        ),
     ] = 1,
     job_workers: Annotated[
         int, typer.Option("--job-workers", help="Background adds run at once.", min=1, max=64)
@@ -49,15 +54,8 @@ def serve(
 ) -> None:
     """Serve the memory over HTTP (REST under /v1, OpenAPI at /docs, metrics at /metrics)."""
     opts = settings(ctx, data_dir, json_out)
-    if workers != 1:
-        raise ConfigError(
-            f"--workers {workers}: the embedded stores (SQLite and chroma under one data dir) "
-            "allow one writing process, so the service runs one worker; several workers need "
-            "server backends for the stores"
-        )
-    import uvicorn
-
-    from hybrid_memory.server import ServerSettings, create_app
+    _check_workers(opts, workers)
+    from hybrid_memory.server import ServerSettings
 
     server_settings = ServerSettings(
         data_dir=_data_dir(opts),
@@ -67,8 +65,44 @@ def serve(
         max_body_bytes=max_body_bytes,
         job_workers=job_workers,
     ).check()
-    app = create_app(server_settings)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info", workers=1)
+    _run(server_settings, workers)
+
+
+def _check_workers(opts: Settings, workers: int) -> None:
+    """Several workers only where every store is a server (the embedded ones allow one)."""
+    from hybrid_memory.memory.components import shared
+
+    if workers < 1 or (workers > 1 and not shared(opts.config())):
+        raise ConfigError(
+            f"--workers {workers}: the embedded stores (SQLite and chroma under one data dir) "
+            "allow one writing process, so the service runs one worker; several workers need "
+            "server backends for the stores (HYBRID_MEMORY_RECORDS__KIND=postgres and "
+            "HYBRID_MEMORY_VECTORS__KIND=chroma-server or qdrant with a url)"
+        )
+
+
+def _run(server_settings: Any, workers: int) -> None:
+    import uvicorn
+
+    from hybrid_memory.server import create_app
+
+    host, port = server_settings.host, server_settings.port
+    if workers == 1:
+        app = create_app(server_settings)
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="info", workers=1)
+        return
+    # Each worker process builds the app from the environment (it inherits these settings).
+    for name, value in server_settings.model_dump(exclude={"admin_key", "embedding_model"}).items():
+        os.environ[f"HYBRID_MEMORY_SERVER_{name.upper()}"] = str(value)
+    uvicorn.run(
+        "hybrid_memory.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="info",
+        workers=workers,
+    )
 
 
 def _keys(opts: Settings) -> Any:

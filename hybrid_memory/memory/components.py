@@ -100,13 +100,42 @@ def _in_memory_vectors(config: MemoryConfig) -> VectorStore:
     return InMemoryVectorStore()
 
 
+def _postgres(config: MemoryConfig) -> RecordStore:
+    from stores.postgres import PostgresRecordStore
+
+    pg = config.postgres
+    return PostgresRecordStore(
+        pg.dsn, schema=pg.schema_name, pool_size=pg.pool_size, timeout=pg.timeout
+    )
+
+
+def _chroma_server(config: MemoryConfig) -> VectorStore:
+    from stores.chroma_server import ChromaServerVectorStore
+
+    c = config.chroma_server
+    return ChromaServerVectorStore(
+        c.host, c.port, c.collection, ssl=c.ssl, headers=c.headers or None
+    )
+
+
+def _qdrant(config: MemoryConfig) -> VectorStore:
+    from stores.qdrant import QdrantVectorStore
+
+    q = config.qdrant
+    path = None if q.url else config.qdrant_path
+    return QdrantVectorStore(q.url, path=path, collection=q.collection, api_key=q.api_key)
+
+
 RECORD_STORES: dict[str, Callable[[MemoryConfig], RecordStore]] = {
     "sqlite": _sqlite,
     "memory": _in_memory_records,
+    "postgres": _postgres,
 }
 VECTOR_STORES: dict[str, Callable[[MemoryConfig], VectorStore]] = {
     "chroma": _chroma,
     "memory": _in_memory_vectors,
+    "chroma-server": _chroma_server,
+    "qdrant": _qdrant,
 }
 
 
@@ -114,10 +143,26 @@ EMBEDDED_RECORDS = ("sqlite",)
 EMBEDDED_VECTORS = ("chroma",)
 
 
+def embedded(config: MemoryConfig) -> bool:
+    """Whether a store of ``config`` keeps its files under the data dir, for one process at a
+    time (SQLite, embedded chroma, Qdrant's local mode)."""
+    local_qdrant = config.vectors.kind == "qdrant" and not config.qdrant.url
+    return (
+        config.records.kind in EMBEDDED_RECORDS
+        or config.vectors.kind in EMBEDDED_VECTORS
+        or local_qdrant
+    )
+
+
+def shared(config: MemoryConfig) -> bool:
+    """Whether several processes may open ``config`` at once (every store is a server)."""
+    return not embedded(config) and "memory" not in (config.records.kind, config.vectors.kind)
+
+
 def lock_data_dir(config: MemoryConfig) -> DataDirLock | None:
     """The single-writer lock of the data dir when an embedded store lives there (None for
-    in-process backends, which share nothing between processes)."""
-    if config.records.kind in EMBEDDED_RECORDS or config.vectors.kind in EMBEDDED_VECTORS:
+    server and in-process backends: servers are shared, in-process stores share nothing)."""
+    if embedded(config):
         return DataDirLock.acquire(config.data_dir)
     return None
 
@@ -129,6 +174,10 @@ def open_stores(config: MemoryConfig) -> tuple[RecordStore, VectorStore]:
 
     records = RECORD_STORES[config.records.kind](config)
     try:
+        if shared(config):
+            # Other processes write to a shared deployment: vectors and counts kept in this
+            # process could go stale, so every read goes to the server.
+            return records, VECTOR_STORES[config.vectors.kind](config)
         vectors = CachedVectorStore(
             lambda: VECTOR_STORES[config.vectors.kind](config),
             max_vectors=config.vectors.cache_size,

@@ -49,6 +49,7 @@ from hybrid_memory.models import (
     MemoryHit,
 )
 from hybrid_memory.tokens import TokenCounter
+from stores.base import ProcessLocks
 
 
 class HybridMemory(Lifecycle, RecordsFacade):
@@ -107,8 +108,9 @@ class HybridMemory(Lifecycle, RecordsFacade):
 
     def _wire(self) -> None:
         config, counter = self.config, TokenCounter.for_model(self.config.summary.token_model)
-        self.outbox = Outbox(self.records, self.vectors, self.embedder)
-        self._locks = ScopeLocks()
+        across = self.records if isinstance(self.records, ProcessLocks) else None
+        self._locks = ScopeLocks(across)
+        self.outbox = Outbox(self.records, self.vectors, self.embedder, self._locks)
         consolidation = Consolidation(
             self.records, self.vectors, self.embedder, self.pipeline, config
         )

@@ -4,21 +4,34 @@ Writes are serialized per owner scope (the user/agent a memory belongs to), neve
 adds for the same user plan and commit one after the other, so the second sees what the first
 stored (no duplicate, no lost update), while adds for other users run at the same time. An
 operation that spans owners (reset, import, delete_all) takes the lock exclusively.
+
+With a record store shared by several processes (:class:`~stores.base.ProcessLocks`), each lock
+also takes the store's lock across processes, after the in-process one: threads of one process
+queue here without holding a connection, and one of them at a time competes with the other
+processes.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
 from hybrid_memory.models import Scope
+from stores.base import ProcessLocks
 
 
 class ScopeLocks:
-    """Re-entrant per-owner locks under a shared/exclusive gate."""
+    """Re-entrant per-owner locks under a shared/exclusive gate.
 
-    def __init__(self) -> None:
+    Args:
+        across: the record store's locks across processes, when it is shared (None: this
+            process is the only writer).
+    """
+
+    def __init__(self, across: ProcessLocks | None = None) -> None:
+        self._across = across
         self._guard = threading.Condition()
         self._locks: dict[str, tuple[threading.RLock, int]] = {}
         self._shared = 0
@@ -35,7 +48,7 @@ class ScopeLocks:
             lock, users = self._locks.get(owner.key, (threading.RLock(), 0))
             self._locks[owner.key] = (lock, users + 1)
         try:
-            with lock:
+            with lock, self._process(lambda a: a.owner_lock(owner)):
                 yield
         finally:
             with self._guard:
@@ -57,13 +70,23 @@ class ScopeLocks:
             self._exclusive_depth += 1
             self._guard.wait_for(lambda: self._shared == 0)
         try:
-            yield
+            with self._process(lambda a: a.exclusive_lock()):
+                yield
         finally:
             with self._guard:
                 self._exclusive_depth -= 1
                 if not self._exclusive_depth:
                     self._exclusive = None
                 self._guard.notify_all()
+
+    def drain(self) -> AbstractContextManager[Any]:
+        """The outbox drainer's turn across processes (nothing to wait for in one process)."""
+        return self._process(lambda a: a.drain_lock())
+
+    def _process(
+        self, take: Callable[[ProcessLocks], AbstractContextManager[Any]]
+    ) -> AbstractContextManager[Any]:
+        return take(self._across) if self._across is not None else nullcontext()
 
 
 class InFlight:

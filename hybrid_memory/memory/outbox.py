@@ -15,9 +15,11 @@ source of truth) when asked to repair.
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.memory.changes import vector_meta
+from hybrid_memory.memory.locks import ScopeLocks
 from hybrid_memory.memory.quarantine import describe, quarantine_vectors
 from stores.base import RecordStore, VectorOp, VectorStore
 
@@ -35,11 +37,20 @@ def _part(op: VectorOp, index: int) -> VectorOp:
 class Outbox:
     """Drains the record store's outbox into the vector store, one drainer at a time."""
 
-    def __init__(self, records: RecordStore, vectors: VectorStore, embedder: Embedder):
+    def __init__(
+        self,
+        records: RecordStore,
+        vectors: VectorStore,
+        embedder: Embedder,
+        locks: ScopeLocks | None = None,
+    ):
         self.records = records
         self.vectors = vectors
         self.embedder = embedder
         self._lock = threading.Lock()
+        # With a record store shared by several processes, any of them drains the outbox (a
+        # crashed worker's pending writes are applied by the next drain anywhere), one at a time.
+        self._turn = locks.drain if locks is not None else nullcontext
 
     def apply(self, op: VectorOp) -> None:
         if op.op == "upsert":
@@ -68,7 +79,7 @@ class Outbox:
     def drain(self) -> int:
         """Apply every pending operation, oldest first (quarantining what the vector store
         refuses); returns how many were taken out of the outbox."""
-        with self._lock:
+        with self._lock, self._turn():
             pending = self.records.pending()
             for seq, op in pending:
                 refused, error = self._refused(op)
@@ -84,7 +95,7 @@ class Outbox:
         """Bring the vectors of quarantined ids in line with the records (upsert what exists,
         re-embedded from its current text; delete what does not); returns the ids done."""
         done: list[str] = []
-        with self._lock:
+        with self._lock, self._turn():
             for entry in self.records.quarantined_ops():
                 items = self.records.get_memories(entry.op.ids)
                 upserts = [i for i in entry.op.ids if i in items]

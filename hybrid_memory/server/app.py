@@ -18,7 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from hybrid_memory.config import MemoryConfig
 from hybrid_memory.errors import HybridMemoryError
+from hybrid_memory.memory.components import shared
 from hybrid_memory.models import AddResult
 from hybrid_memory.server.auth import KeyStore
 from hybrid_memory.server.errors import problem, problem_for
@@ -29,6 +31,7 @@ from hybrid_memory.server.middleware import ServiceMiddleware
 from hybrid_memory.server.routes import admin, jobs, memories, search, system, tiers, transfer
 from hybrid_memory.server.settings import ServerSettings
 from hybrid_memory.server.tenancy import DEFAULT_TENANT, Tenants
+from stores.lockfile import DataDirLock
 
 DESCRIPTION = """Long-term memory for LLM assistants and agents, served over HTTP.
 
@@ -89,9 +92,20 @@ class Service:
     def __init__(self, settings: ServerSettings, memory_overrides: dict[str, Any]):
         self.settings = settings
         self.metrics = Metrics()
-        self.tenants = Tenants(
-            settings.data_dir, embedding_model=settings.embedding_model, **memory_overrides
-        )
+        settings.service_dir.mkdir(parents=True, exist_ok=True)
+        # One server per data dir on the embedded stores: a second one would resume the first
+        # one's jobs. On server backends the workers of `serve --workers N` share the data dir
+        # (each resumes the jobs left unfinished; a re-run add stores nothing twice).
+        config = MemoryConfig(data_dir=settings.data_dir, **memory_overrides)
+        self._lock = None if shared(config) else DataDirLock.acquire(settings.service_dir)
+        try:
+            self.tenants = Tenants(
+                settings.data_dir, embedding_model=settings.embedding_model, **memory_overrides
+            )
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         self.keys = KeyStore(settings.service_dir)
         self.jobs = JobStore(settings.service_dir)
         self.runner = JobRunner(self.jobs, self._run_job, settings.job_workers, self._job_done)
@@ -125,6 +139,8 @@ class Service:
         self.tenants.close()
         self.keys.close()
         self.jobs.close()
+        if self._lock is not None:
+            self._lock.release()
 
 
 def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) -> FastAPI:
@@ -169,3 +185,9 @@ def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) 
     )
     configure_logging()
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The service from the environment's settings (``HYBRID_MEMORY_SERVER_*`` and the
+    memory's ``HYBRID_MEMORY_*``): what each process of ``serve --workers N`` runs."""
+    return create_app(ServerSettings())

@@ -8,6 +8,7 @@ exist in it, whatever a request names.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,24 @@ from hybrid_memory.memory.components import build_embedder
 from hybrid_memory.server.auth import check_tenant_id
 
 DEFAULT_TENANT = "default"
+
+
+def tenant_config(base: MemoryConfig, tenant_id: str, data_dir: Path) -> MemoryConfig:
+    """A tenant's memory: its own data dir and, on server backends, its own PostgreSQL schema
+    (``<schema>_<tenant>_<hash>``, a valid identifier for any tenant id) and its own
+    collection (``<collection>-<tenant>``), so tenants never share a store."""
+    update: dict[str, Any] = {"data_dir": data_dir}
+    if base.records.kind == "postgres":
+        digest = hashlib.blake2b(tenant_id.encode("utf-8"), digest_size=4).hexdigest()
+        readable = tenant_id.replace("-", "_")[:24]
+        schema = f"{base.postgres.schema_name[:28]}_{readable}_{digest}"
+        update["postgres"] = base.postgres.model_copy(update={"schema_name": schema})
+    for name in ("chroma_server", "qdrant"):
+        settings = getattr(base, name)
+        update[name] = settings.model_copy(
+            update={"collection": f"{settings.collection}-{tenant_id}"}
+        )
+    return base.model_copy(update=update)
 
 
 class Tenants:
@@ -65,7 +84,7 @@ class Tenants:
                 raise RuntimeError("the service is shutting down")
             memory = self._open.get(tenant_id)
             if memory is None:
-                config = self._base.model_copy(update={"data_dir": self.path(tenant_id)})
+                config = tenant_config(self._base, tenant_id, self.path(tenant_id))
                 memory = HybridMemory(config, on_usage=self._on_usage)
                 self._open[tenant_id] = memory
             return memory

@@ -351,6 +351,13 @@ class InMemoryRecordStore(_Reads):
     def summaries(self, scope: Scope) -> list[tuple[Scope, RunSummary]]:
         return [v for v in self._state.summaries.values() if in_scope(scope, v[0])]
 
+    def scopes(self) -> list[Scope]:
+        found = [m.scope for m in self._state.memories.values()]
+        found += [t.scope for t in self._state.turns] + [
+            s for s, _ in self._state.summaries.values()
+        ]
+        return sorted({s.key: s for s in found}.values(), key=lambda s: s.key)
+
     def unextracted(self, scope: Scope | None) -> list[PendingBatch]:
         return self._batches(scope, quarantined=False)
 

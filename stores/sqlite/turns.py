@@ -43,6 +43,14 @@ class TurnReads(Db):
             (row_scope(r), RunSummary(r["summary"], r["tokens"], r["turns_folded"])) for r in rows
         ]
 
+    def scopes(self) -> list[Scope]:
+        rows = self._query(
+            "SELECT user_id, agent_id, run_id FROM memories UNION "
+            "SELECT user_id, agent_id, run_id FROM turns UNION "
+            "SELECT user_id, agent_id, run_id FROM summaries"
+        )
+        return sorted((row_scope(r) for r in rows), key=lambda s: s.key)
+
     def unextracted(self, scope: Scope | None) -> list[PendingBatch]:
         return self._batches(scope, quarantined=False)
 
