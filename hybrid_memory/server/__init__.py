@@ -12,7 +12,21 @@ One process keeps the embedder and every tenant's stores open and serves the RES
 The library never imports this package; the CLI's ``serve`` command imports it lazily.
 """
 
-from hybrid_memory.server.app import create_app
-from hybrid_memory.server.settings import ServerSettings
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["ServerSettings", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on use: ``hybrid-memory keys`` needs the key table, not FastAPI and the stores.
+    if name == "create_app":
+        from hybrid_memory.server.app import create_app
+
+        return create_app
+    if name == "ServerSettings":
+        from hybrid_memory.server.settings import ServerSettings
+
+        return ServerSettings
+    raise AttributeError(name)
