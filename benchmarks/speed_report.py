@@ -24,6 +24,23 @@ def _load(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text("utf-8")) if path.exists() else None
 
 
+def _merged_scale(results: Path) -> dict[str, Any] | None:
+    """``scale/results.json``, with the parts run as separate processes (``scale-*/``)."""
+    parts = [_load(p / "results.json") for p in sorted(results.glob("scale*")) if p.is_dir()]
+    found = [p for p in parts if p is not None]
+    if not found:
+        return None
+    merged: dict[str, Any] = {"embedder": found[0]["embedder"], "sizes": [], "users": []}
+    for part in found:
+        merged["sizes"] += part.get("sizes", [])
+        merged["users"] += part.get("users", [])
+        merged.setdefault("backend", part.get("backend"))
+    from benchmarks.scale import mem0_ratios
+
+    merged["mem0_ratio"] = mem0_ratios(merged["sizes"])
+    return merged
+
+
 def _row(target: str, figure: str, met: bool | None, command: str) -> str:
     verdict = "not measured" if met is None else ("met" if met else "**missed**")
     return f"| {target} | {figure} | {verdict} | `{command}` |"
@@ -148,7 +165,7 @@ def plot(scale: dict[str, Any] | None, cli: dict[str, Any] | None, out: Path) ->
 
 
 def report(results: Path) -> str:
-    scale = _load(results / "scale" / "results.json")
+    scale = _merged_scale(results)
     core = _load(results / "core_latency.json")
     cli = _load(results / "cli.json")
     onnx = _load(results / "locomo-onnx" / "results.json")
