@@ -16,26 +16,26 @@ SMALL = [
 QUERIES = ["What is my cat called?", "Where does Ana live?", "What do I play?", "hiking"]
 
 
-def _config(tmp_path, **retrieval) -> MemoryConfig:
+def _config(tmp_path, **overrides) -> MemoryConfig:
     return MemoryConfig(
-        data_dir=tmp_path, embedding_model="hashing", llm_from_env=False, retrieval=retrieval
+        data_dir=tmp_path, embedding_model="hashing", llm_from_env=False, **overrides
     )
 
 
-def _ranked(tmp_path, **retrieval) -> list[dict[str, float]]:
+def _ranked(memory: HybridMemory) -> list[dict[str, float]]:
     """Per query: each hit's dense similarity."""
-    with HybridMemory(_config(tmp_path, **retrieval)) as memory:
-        return [
-            {
-                h.id: h.score_details["dense"]
-                for h in memory.search(q, user_id="small", include_superseded=True)
-            }
-            for q in QUERIES
-        ]
+    return [
+        {
+            h.id: h.score_details["dense"]
+            for h in memory.search(q, user_id="small", include_superseded=True)
+        }
+        for q in QUERIES
+    ]
 
 
 def test_the_exact_path_gives_the_index_hits(tmp_path):
-    with HybridMemory(_config(tmp_path)) as memory:
+    # The exact in-process vector index, so that only the path differs (HNSW is approximate).
+    with HybridMemory(_config(tmp_path, vectors={"kind": "memory"})) as memory:
         memory.add(
             [{"role": "user", "content": f"Big user note {i} about cats, Porto and cellos."}
              for i in range(80)],
@@ -44,8 +44,9 @@ def test_the_exact_path_gives_the_index_hits(tmp_path):
         )  # fmt: skip
         memory.add([{"role": "user", "content": t} for t in SMALL], user_id="small", infer=False)
         small_ids = {m.id for m in memory.get_all(user_id="small")}
-    exact = _ranked(tmp_path)  # 6 of 86 memories: scored exactly from the scope's ids
-    indexed = _ranked(tmp_path, exact_scope_limit=0)  # the vector index, filtered by scope
+        exact = _ranked(memory)  # 6 of 86 memories: scored exactly from the scope's ids
+        memory.config.retrieval.exact_scope_limit = 0
+        indexed = _ranked(memory)  # the vector index, filtered by scope
     # The same hits with the same similarities (equal ones may be ranked either way).
     assert [set(hits) for hits in exact] == [set(hits) for hits in indexed]
     for mine, theirs in zip(exact, indexed, strict=True):
