@@ -41,6 +41,12 @@ def _merged_scale(results: Path) -> dict[str, Any] | None:
     return merged
 
 
+def _cpu(stats: dict[str, Any], which: str = "p95") -> str:
+    """The CPU-time figure beside a wall-time one, where it was recorded."""
+    value = stats.get(f"cpu_{which}_ms")
+    return "" if value is None else f" (CPU {value} ms)"
+
+
 def _row(target: str, figure: str, met: bool | None, command: str) -> str:
     verdict = "not measured" if met is None else ("met" if met else "**missed**")
     return f"| {target} | {figure} | {verdict} | `{command}` |"
@@ -55,8 +61,17 @@ def _scale_rows(scale: dict[str, Any] | None) -> list[str]:
     if 10_000 in ours:
         r = ours[10_000]
         p95, c95 = r["search"]["p95_ms"], r["get_context"]["p95_ms"]
-        rows.append(_row("search p95 <= 15 ms at 10,000", f"{p95} ms", p95 <= 15, cmd))
-        rows.append(_row("get_context p95 <= 25 ms at 10,000", f"{c95} ms", c95 <= 25, cmd))
+        rows.append(
+            _row("search p95 <= 15 ms at 10,000", f"{p95} ms{_cpu(r['search'])}", p95 <= 15, cmd)
+        )
+        rows.append(
+            _row(
+                "get_context p95 <= 25 ms at 10,000",
+                f"{c95} ms{_cpu(r['get_context'])}",
+                c95 <= 25,
+                cmd,
+            )
+        )
     largest, smallest = max(ours, default=None), min(ours, default=None)
     if largest and smallest and largest >= 100 * smallest:
         ratio = ours[largest]["search"]["p95_ms"] / ours[smallest]["search"]["p95_ms"]
@@ -70,7 +85,9 @@ def _scale_rows(scale: dict[str, Any] | None) -> list[str]:
         rows.append(
             _row(
                 "single add p50 <= 20 ms (scale steps, infer=False)",
-                " / ".join(f"{v} ms" for v in single),
+                " / ".join(
+                    f"{r['add']['p50_ms']} ms{_cpu(r['add'], 'p50')}" for r in ours.values()
+                ),
                 max(single) <= 20,
                 cmd,
             )
@@ -114,11 +131,11 @@ def _core_rows(core: dict[str, Any] | None, cli: dict[str, Any] | None) -> list[
         rows.append(_row("CLI targets", "-", None, cmd))
         return rows
     commands = cli["commands"]
-    for name in ("list", "get", "history"):
-        seconds = commands[name]["median_s"]
-        rows.append(_row(f"`hybrid-memory {name}` < 1 s", f"{seconds} s", seconds < 1, cmd))
-    seconds = commands["search"]["median_s"]
-    rows.append(_row("`hybrid-memory search` < 2 s (cold)", f"{seconds} s", seconds < 2, cmd))
+    for name, limit in (("list", 1), ("get", 1), ("history", 1), ("search", 2)):
+        entry = commands[name]
+        seconds, cpu = entry["median_s"], entry.get("cpu_median_s")
+        figure = f"{seconds} s" + ("" if cpu is None else f" (CPU {cpu} s)")
+        rows.append(_row(f"`hybrid-memory {name}` < {limit} s wall", figure, seconds < limit, cmd))
     return rows
 
 
@@ -172,6 +189,9 @@ def report(results: Path) -> str:
     torch = _load(results / "locomo-torch" / "results.json")
     lines = [
         "# Speed targets",
+        "",
+        "Verdicts are on wall time, as the targets are stated; the CPU time of the same calls "
+        "(process time) is given beside it, which is what they cost when nothing else runs.",
         "",
         "| target | measured | verdict | command |",
         "|---|---|---|---|",
