@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,12 +29,23 @@ FACTS = [
 ]
 
 
-def _cli(data_dir: Path, *args: str) -> tuple[float, str]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+LAST_CPU: list[float] = [0.0]
+"""CPU seconds (user + system) of the last command run: on a machine others share, about
+what its wall time would be alone."""
+
+
+def _cli(data_dir: Path, *args: str, check: bool = True) -> tuple[float, str]:
     command = [sys.executable, "-m", "hybrid_memory.cli", "--data-dir", str(data_dir), *args]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
     seconds = time.perf_counter() - start
-    if done.returncode != 0:
+    LAST_CPU[:] = [_children_cpu() - cpu]
+    if check and done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.strip()}")
     return seconds, done.stdout
 
@@ -56,27 +68,17 @@ def run(repeat: int) -> dict:
         }
         out: dict[str, dict[str, float]] = {}
         for name, args in commands.items():
-            times = []
+            times, cpu = [], []
             for _ in range(repeat):
-                try:
-                    times.append(_cli(data, *args)[0])
-                except RuntimeError:
-                    if not name.startswith("bad input"):
-                        raise
-                    times.append(_time_failing(data, args))
+                times.append(_cli(data, *args, check=not name.startswith("bad input"))[0])
+                cpu.append(LAST_CPU[0])
             out[name] = {
                 "median_s": round(statistics.median(times), 3),
                 "max_s": round(max(times), 3),
+                "cpu_median_s": round(statistics.median(cpu), 3),
             }
             print(name, out[name], flush=True)
     return {"repeat": repeat, "commands": out}
-
-
-def _time_failing(data_dir: Path, args: Sequence[str]) -> float:
-    command = [sys.executable, "-m", "hybrid_memory.cli", "--data-dir", str(data_dir), *args]
-    start = time.perf_counter()
-    subprocess.run(command, capture_output=True, text=True)
-    return time.perf_counter() - start
 
 
 def main(argv: Sequence[str] | None = None) -> int:

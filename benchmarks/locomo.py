@@ -752,7 +752,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--embedder",
         default="all-MiniLM-L6-v2",
         help="embedding model: all-MiniLM-L6-v2 (onnxruntime), sentence-transformers:<model> "
-        "(torch), onnx-int8:<model>, or 'hashing' for a quick smoke run",
+        "(torch), or 'hashing' for a quick smoke run",
     )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(

@@ -74,10 +74,16 @@ def sentences(n: int, seed: int) -> list[str]:
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {
+    out = {
         "p50_ms": round(1000 * statistics.median(ordered), 2),
         "p95_ms": round(1000 * ordered[max(0, int(0.95 * len(ordered)) - 1)], 2),
     }
+    cpu = getattr(values, "cpu", None)
+    if cpu:
+        ordered = sorted(cpu)
+        out["cpu_p50_ms"] = round(1000 * statistics.median(ordered), 2)
+        out["cpu_p95_ms"] = round(1000 * ordered[max(0, int(0.95 * len(ordered)) - 1)], 2)
+    return out
 
 
 def _rss_mb() -> float:
@@ -89,12 +95,21 @@ def _disk_mb(path: Path) -> float:
     return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
 
 
-def _timed(fn, repeat: int) -> list[float]:
-    out = []
+class Timings(list):
+    """Wall seconds of each call, with the process's CPU seconds of each in ``cpu``: on a
+    machine others share, CPU time is what a call would cost alone."""
+
+    cpu: list[float]
+
+
+def _timed(fn, repeat: int) -> Timings:
+    out = Timings()
+    out.cpu = []
     for i in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fn(i)
         out.append(time.perf_counter() - start)
+        out.cpu.append(time.process_time() - cpu)
     return out
 
 
@@ -320,6 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2,4", help="worker processes, e.g. 1,2,4")
     parser.add_argument("--worker-adds", type=int, default=100, help="adds per worker")
     parser.add_argument("--pg-dsn", default="host=127.0.0.1 port=5432 dbname=test")
+    parser.add_argument(
+        "--only",
+        default="sizes,users,mem0",
+        help="which parts to run (comma-separated: sizes, users, mem0); run them as separate "
+        "processes and merge with benchmarks.speed_report",
+    )
     args = parser.parse_args(argv)
     if args.backend:
         from benchmarks.scale_workers import run
@@ -335,10 +356,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     embedder = load_embedder(args.embedder)
     result: dict[str, Any] = {"embedder": embedder.name, "backend": type(embedder).__name__}
-    result["sizes"] = hybrid_sizes(embedder, sizes, args.batch, args.queries)
-    if user_counts:
+    run = set(args.only.split(","))
+    result["sizes"] = (
+        hybrid_sizes(embedder, sizes, args.batch, args.queries) if "sizes" in run else []
+    )
+    if user_counts and "users" in run:
         result["users"] = hybrid_users(embedder, user_counts, args.per_user, args.queries)
-    if args.mem0:
+    if args.mem0 and "mem0" in run:
         result["sizes"] += mem0_sizes(embedder, sizes, args.queries)
         result["mem0_ratio"] = mem0_ratios(result["sizes"])
         print(json.dumps({"mem0_ratio": result["mem0_ratio"]}), flush=True)

@@ -24,6 +24,29 @@ def _load(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text("utf-8")) if path.exists() else None
 
 
+def _merged_scale(results: Path) -> dict[str, Any] | None:
+    """``scale/results.json``, with the parts run as separate processes (``scale-*/``)."""
+    parts = [_load(p / "results.json") for p in sorted(results.glob("scale*")) if p.is_dir()]
+    found = [p for p in parts if p is not None]
+    if not found:
+        return None
+    merged: dict[str, Any] = {"embedder": found[0]["embedder"], "sizes": [], "users": []}
+    for part in found:
+        merged["sizes"] += part.get("sizes", [])
+        merged["users"] += part.get("users", [])
+        merged.setdefault("backend", part.get("backend"))
+    from benchmarks.scale import mem0_ratios
+
+    merged["mem0_ratio"] = mem0_ratios(merged["sizes"])
+    return merged
+
+
+def _cpu(stats: dict[str, Any], which: str = "p95") -> str:
+    """The CPU-time figure beside a wall-time one, where it was recorded."""
+    value = stats.get(f"cpu_{which}_ms")
+    return "" if value is None else f" (CPU {value} ms)"
+
+
 def _row(target: str, figure: str, met: bool | None, command: str) -> str:
     verdict = "not measured" if met is None else ("met" if met else "**missed**")
     return f"| {target} | {figure} | {verdict} | `{command}` |"
@@ -38,8 +61,20 @@ def _scale_rows(scale: dict[str, Any] | None) -> list[str]:
     if 10_000 in ours:
         r = ours[10_000]
         p95, c95 = r["search"]["p95_ms"], r["get_context"]["p95_ms"]
-        rows.append(_row("search p95 <= 15 ms at 10,000", f"{p95} ms", p95 <= 15, cmd))
-        rows.append(_row("get_context p95 <= 25 ms at 10,000", f"{c95} ms", c95 <= 25, cmd))
+        rows.append(
+            _row("search p95 <= 15 ms at 10,000", f"{p95} ms{_cpu(r['search'])}", p95 <= 15, cmd)
+        )
+        rows.append(
+            _row(
+                "get_context p95 <= 25 ms at 10,000",
+                f"{c95} ms{_cpu(r['get_context'])}",
+                c95 <= 25,
+                cmd,
+            )
+        )
+    else:
+        rows.append(_row("search p95 <= 15 ms at 10,000", "-", None, cmd))
+        rows.append(_row("get_context p95 <= 25 ms at 10,000", "-", None, cmd))
     largest, smallest = max(ours, default=None), min(ours, default=None)
     if largest and smallest and largest >= 100 * smallest:
         ratio = ours[largest]["search"]["p95_ms"] / ours[smallest]["search"]["p95_ms"]
@@ -53,7 +88,9 @@ def _scale_rows(scale: dict[str, Any] | None) -> list[str]:
         rows.append(
             _row(
                 "single add p50 <= 20 ms (scale steps, infer=False)",
-                " / ".join(f"{v} ms" for v in single),
+                " / ".join(
+                    f"{r['add']['p50_ms']} ms{_cpu(r['add'], 'p50')}" for r in ours.values()
+                ),
                 max(single) <= 20,
                 cmd,
             )
@@ -64,12 +101,12 @@ def _scale_rows(scale: dict[str, Any] | None) -> list[str]:
         label = f"search p95 <= 20 ms, 1 user of 1,000 ({u['memories'] // 1000} memories each)"
         p95 = u["search"]["p95_ms"]
         rows.append(_row(label, f"{p95} ms", p95 <= 20, cmd))
-    for ratio in scale.get("mem0_ratio", []):
-        if ratio["memories"] == 10_000:
-            value = ratio["search_p50_ratio"]
-            rows.append(
-                _row(">= 4x faster search than Mem0 at 10,000", f"{value}x", value >= 4, cmd)
-            )
+    at_10k = [r for r in scale.get("mem0_ratio", []) if r["memories"] == 10_000]
+    for ratio in at_10k:
+        value = ratio["search_p50_ratio"]
+        rows.append(_row(">= 4x faster search than Mem0 at 10,000", f"{value}x", value >= 4, cmd))
+    if not at_10k:
+        rows.append(_row(">= 4x faster search than Mem0 at 10,000", "-", None, cmd))
     return rows
 
 
@@ -97,11 +134,11 @@ def _core_rows(core: dict[str, Any] | None, cli: dict[str, Any] | None) -> list[
         rows.append(_row("CLI targets", "-", None, cmd))
         return rows
     commands = cli["commands"]
-    for name in ("list", "get", "history"):
-        seconds = commands[name]["median_s"]
-        rows.append(_row(f"`hybrid-memory {name}` < 1 s", f"{seconds} s", seconds < 1, cmd))
-    seconds = commands["search"]["median_s"]
-    rows.append(_row("`hybrid-memory search` < 2 s (cold)", f"{seconds} s", seconds < 2, cmd))
+    for name, limit in (("list", 1), ("get", 1), ("history", 1), ("search", 2)):
+        entry = commands[name]
+        seconds, cpu = entry["median_s"], entry.get("cpu_median_s")
+        figure = f"{seconds} s" + ("" if cpu is None else f" (CPU {cpu} s)")
+        rows.append(_row(f"`hybrid-memory {name}` < {limit} s wall", figure, seconds < limit, cmd))
     return rows
 
 
@@ -125,16 +162,27 @@ def plot(scale: dict[str, Any] | None, cli: dict[str, Any] | None, out: Path) ->
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     if scale is not None:
-        for ratio_key, label in (("search_p50_ratio", "p50"), ("search_p95_ratio", "p95")):
-            ratios = scale.get("mem0_ratio", [])
+        ours = [r for r in scale["sizes"] if r["system"] == "hybrid"]
+        for key, label in (("p95_ms", "search p95, wall"), ("cpu_p95_ms", "search p95, CPU")):
+            rows = [r for r in ours if key in r["search"]]
+            if rows:
+                left.plot(
+                    [r["memories"] for r in rows],
+                    [r["search"][key] for r in rows],
+                    marker="o",
+                    label=f"one scope: {label}",
+                )
+        users = scale.get("users", [])
+        if users:
             left.plot(
-                [r["memories"] for r in ratios],
-                [r[ratio_key] for r in ratios],
-                marker="o",
-                label=f"Mem0 / hybrid-memory search {label}",
+                [r["memories"] for r in users],
+                [r["search"]["p95_ms"] for r in users],
+                marker="s",
+                label="one user among many: search p95, wall",
             )
-        left.axhline(4, linestyle="--", color="grey", label="target 4x")
-        left.set(xscale="log", xlabel="memories in one scope", ylabel="x", title="Search vs Mem0")
+        for ratio in scale.get("mem0_ratio", []):
+            left.annotate(f"Mem0 {ratio['search_p50_ratio']}x", (ratio["memories"], 1))
+        left.set(xscale="log", xlabel="memories in the store", ylabel="ms", title="Search")
         left.legend()
     if cli is not None:
         names = list(cli["commands"])
@@ -148,13 +196,16 @@ def plot(scale: dict[str, Any] | None, cli: dict[str, Any] | None, out: Path) ->
 
 
 def report(results: Path) -> str:
-    scale = _load(results / "scale" / "results.json")
+    scale = _merged_scale(results)
     core = _load(results / "core_latency.json")
     cli = _load(results / "cli.json")
     onnx = _load(results / "locomo-onnx" / "results.json")
     torch = _load(results / "locomo-torch" / "results.json")
     lines = [
         "# Speed targets",
+        "",
+        "Verdicts are on wall time, as the targets are stated; the CPU time of the same calls "
+        "(process time) is given beside it, which is what they cost when nothing else runs.",
         "",
         "| target | measured | verdict | command |",
         "|---|---|---|---|",

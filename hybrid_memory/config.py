@@ -193,7 +193,7 @@ class MemoryConfig(BaseSettings):
             bundled all-MiniLM-L6-v2.
         embedding_model: the model used when ``embedder`` is None: ``all-MiniLM-L6-v2`` (the
             bundled model on onnxruntime), ``sentence-transformers:<model>`` (torch),
-            ``onnx-int8:<model>``, ``hashing`` (see
+            ``hashing`` (see
             :func:`~hybrid_memory.embeddings.load_embedder`).
         extractor / summarizer / consolidator: instances implementing the protocols in
             :mod:`extractors.base`; ``None`` selects the model-backed ones when an LLM is

@@ -4,7 +4,7 @@
   with scripted replies, for testing the LLM paths offline.
 - :class:`~hybrid_memory.embeddings.HashingEmbedder` (re-exported here): vectors from hashed word
   and character n-grams; no model, no download, stable across processes. Use it for unit tests;
-  end-to-end paths should run the real :class:`SentenceTransformerEmbedder`.
+  end-to-end paths should run the real default (:class:`~hybrid_memory.embeddings.OnnxEmbedder`).
 
 Nothing in the package imports this module at run time.
 """

@@ -1,8 +1,9 @@
 """Embedders: the protocol, the backends, and the names that select them.
 
 ``all-MiniLM-L6-v2`` (the default) runs on onnxruntime (:class:`OnnxEmbedder`); prefixes pick
-another backend: ``sentence-transformers:<model>`` (torch), ``onnx:<model>``,
-``onnx-int8:<model>`` (quantized, other vectors), ``hashing`` / ``hashing-<dimension>``.
+another backend: ``sentence-transformers:<model>`` (torch), ``onnx:<model>``, ``hashing`` /
+``hashing-<dimension>``. The int8 export (``OnnxEmbedder(quantized=True)``) has no name here:
+its effect on recall has not been measured yet.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hybrid_memory.embeddings.remote import OpenAIEmbedder
 from hybrid_memory.embeddings.torch_st import SentenceTransformerEmbedder
 from hybrid_memory.errors import ConfigError
 
-BACKENDS = ("onnx", "onnx-int8", "sentence-transformers")
+BACKENDS = ("onnx", "sentence-transformers")
 
 
 def load_embedder(spec: str = DEFAULT_MODEL) -> Embedder:
@@ -35,8 +36,8 @@ def load_embedder(spec: str = DEFAULT_MODEL) -> Embedder:
         backend, model = ("onnx" if spec == DEFAULT_MODEL else "sentence-transformers"), spec
     if backend == "sentence-transformers":
         return SentenceTransformerEmbedder(model or DEFAULT_MODEL)
-    if backend in ("onnx", "onnx-int8"):
-        return OnnxEmbedder(model or DEFAULT_MODEL, quantized=backend == "onnx-int8")
+    if backend == "onnx":
+        return OnnxEmbedder(model or DEFAULT_MODEL)
     raise ConfigError(
         f"embedding_model {spec!r}: the backend before ':' must be one of {', '.join(BACKENDS)}"
     )

@@ -7,13 +7,9 @@ store here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cached_property
 
 from extractors.base import Consolidator, Extractor, Summarizer
-from extractors.consolidation import OfflineConsolidator
-from extractors.llm import LLMConsolidator, LLMExtractor, LLMSummarizer
-from extractors.offline import OfflineExtractor
-from extractors.summary import OfflineSummarizer
 from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.llm import LLMClient, LLMConfig, UsageHook
@@ -21,29 +17,87 @@ from stores.base import RecordStore, VectorStore
 from stores.lockfile import DataDirLock
 
 
-@dataclass
 class Pipeline:
     """The components that turn messages into memories. The offline ones are always there:
-    they are the default, and the fallback of model-backed ones when the model fails."""
+    they are the default, and the fallback of model-backed ones when the model fails.
 
-    extractor: Extractor
-    consolidator: Consolidator
-    summarizer: Summarizer
-    offline_extractor: Extractor
-    offline_consolidator: Consolidator
-    offline_summarizer: Summarizer
+    Each is built on first use: the offline rules compile many patterns, and a memory opened
+    to list or read records never needs them.
+    """
+
+    def __init__(self, config: MemoryConfig, llm: LLMClient | None):
+        self._config = config
+        self._llm = llm
+
+    @cached_property
+    def offline_extractor(self) -> Extractor:
+        from extractors.offline import OfflineExtractor
+
+        return OfflineExtractor()
+
+    @cached_property
+    def offline_consolidator(self) -> Consolidator:
+        from extractors.consolidation import OfflineConsolidator
+
+        c = self._config.consolidation
+        return OfflineConsolidator(c.duplicate_similarity, c.forget_similarity)
+
+    @cached_property
+    def offline_summarizer(self) -> Summarizer:
+        from extractors.summary import OfflineSummarizer
+
+        return OfflineSummarizer()
+
+    @cached_property
+    def extractor(self) -> Extractor:
+        if self._config.extractor is not None:
+            given: Extractor = self._config.extractor
+            return given
+        if self._llm is None:
+            return self.offline_extractor
+        from extractors.llm import LLMExtractor
+
+        return LLMExtractor(self._llm)
+
+    @cached_property
+    def consolidator(self) -> Consolidator:
+        if self._config.consolidator is not None:
+            given: Consolidator = self._config.consolidator
+            return given
+        if self._llm is None:
+            return self.offline_consolidator
+        from extractors.llm import LLMConsolidator
+
+        return LLMConsolidator(self._llm)
+
+    @cached_property
+    def summarizer(self) -> Summarizer:
+        if self._config.summarizer is not None:
+            given: Summarizer = self._config.summarizer
+            return given
+        if self._llm is None:
+            return self.offline_summarizer
+        from extractors.llm import LLMSummarizer
+
+        return LLMSummarizer(self._llm)
 
     @property
     def model_extractor(self) -> Extractor | None:
         """The model-backed extractor, or None when extraction is offline."""
+        if self._config.extractor is None and self._llm is None:
+            return None  # known without building anything
         return None if self.extractor is self.offline_extractor else self.extractor
 
     @property
     def model_consolidator(self) -> Consolidator | None:
+        if self._config.consolidator is None and self._llm is None:
+            return None
         return None if self.consolidator is self.offline_consolidator else self.consolidator
 
     @property
     def model_summarizer(self) -> Summarizer | None:
+        if self._config.summarizer is None and self._llm is None:
+            return None
         return None if self.summarizer is self.offline_summarizer else self.summarizer
 
 
@@ -53,18 +107,8 @@ def build_llm(config: MemoryConfig, on_usage: UsageHook) -> LLMClient | None:
 
 
 def build_pipeline(config: MemoryConfig, llm: LLMClient | None) -> Pipeline:
-    c = config.consolidation
-    offline_extractor = OfflineExtractor()
-    offline_summarizer = OfflineSummarizer()
-    offline_consolidator = OfflineConsolidator(c.duplicate_similarity, c.forget_similarity)
-    return Pipeline(
-        extractor=config.extractor or (LLMExtractor(llm) if llm else offline_extractor),
-        consolidator=config.consolidator or (LLMConsolidator(llm) if llm else offline_consolidator),
-        summarizer=config.summarizer or (LLMSummarizer(llm) if llm else offline_summarizer),
-        offline_extractor=offline_extractor,
-        offline_consolidator=offline_consolidator,
-        offline_summarizer=offline_summarizer,
-    )
+    """The pipeline ``config`` names (model-backed when ``llm`` is given, else offline)."""
+    return Pipeline(config, llm)
 
 
 def build_embedder(config: MemoryConfig) -> Embedder:

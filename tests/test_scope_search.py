@@ -1,0 +1,66 @@
+"""A small scope in a bigger store is scored exactly from its own ids: the same hits as the
+vector index gives, never another scope's, and a neighbour search for consolidation alike."""
+
+from __future__ import annotations
+
+from hybrid_memory import HybridMemory, MemoryConfig
+
+SMALL = [
+    "I adopted a grey cat called Miso.",
+    "My sister Ana lives in Porto.",
+    "I work as a nurse at the children's hospital.",
+    "We went hiking near Sintra in May.",
+    "My favourite dish is grilled sardines.",
+    "I play the cello on Sundays.",
+]
+QUERIES = ["What is my cat called?", "Where does Ana live?", "What do I play?", "hiking"]
+
+
+def _config(tmp_path, **overrides) -> MemoryConfig:
+    return MemoryConfig(
+        data_dir=tmp_path, embedding_model="hashing", llm_from_env=False, **overrides
+    )
+
+
+def _ranked(memory: HybridMemory) -> list[dict[str, float]]:
+    """Per query: each hit's dense similarity."""
+    return [
+        {
+            h.id: h.score_details["dense"]
+            for h in memory.search(q, user_id="small", include_superseded=True)
+        }
+        for q in QUERIES
+    ]
+
+
+def test_the_exact_path_gives_the_index_hits(tmp_path):
+    # The exact in-process vector index, so that only the path differs (HNSW is approximate).
+    with HybridMemory(_config(tmp_path, vectors={"kind": "memory"})) as memory:
+        memory.add(
+            [{"role": "user", "content": f"Big user note {i} about cats, Porto and cellos."}
+             for i in range(80)],
+            user_id="big",
+            infer=False,
+        )  # fmt: skip
+        memory.add([{"role": "user", "content": t} for t in SMALL], user_id="small", infer=False)
+        small_ids = {m.id for m in memory.get_all(user_id="small")}
+        exact = _ranked(memory)  # 6 of 86 memories: scored exactly from the scope's ids
+        memory.config.retrieval.exact_scope_limit = 0
+        indexed = _ranked(memory)  # the vector index, filtered by scope
+    # The same hits with the same similarities (equal ones may be ranked either way).
+    assert [set(hits) for hits in exact] == [set(hits) for hits in indexed]
+    for mine, theirs in zip(exact, indexed, strict=True):
+        assert all(abs(mine[i] - theirs[i]) < 1e-5 for i in mine)
+    assert all(hits for hits in exact)
+    assert {i for hits in exact for i in hits} <= small_ids
+
+
+def test_a_small_scope_finds_its_duplicates_without_the_index(tmp_path):
+    with HybridMemory(_config(tmp_path)) as memory:
+        memory.add("I adopted a grey cat called Miso.", user_id="other", infer=False)
+        memory.add("I adopted a grey cat called Miso.", user_id="small", infer=False)
+        again = memory.add("I adopted a GREY cat called Miso!", user_id="small", infer=False)
+        assert [e.event.value for e in again.results] == ["NONE"]  # a duplicate of its own
+        first = memory.add("I adopted a GREY cat called Miso!", user_id="third", infer=False)
+        assert [e.event.value for e in first.results] == ["ADD"]  # others' do not count
+        assert len(memory.get_all(user_id="small")) == 1
