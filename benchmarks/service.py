@@ -115,6 +115,7 @@ def in_process(data_dir: Path, embedding_model: str, levels: Sequence[int], n: i
                 with ThreadPoolExecutor(max_workers=level) as pool:
                     list(pool.map(one, range(n)))
                 out[op][level] = summary(latencies, errors, time.perf_counter() - started)
+                print(f"in-process {op} x{level}: {out[op][level]}", flush=True)
     return out
 
 
@@ -154,6 +155,7 @@ async def over_http(url: str, key: str, levels: Sequence[int], n: int) -> dict:
                 started = time.perf_counter()
                 await asyncio.gather(*(one() for _ in range(n)))
                 out[op][level] = summary(latencies, errors, time.perf_counter() - started)
+                print(f"HTTP {op} x{level}: {out[op][level]}", flush=True)
     return out
 
 
@@ -238,7 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir = Path(tmp)
         started = time.perf_counter()
         seed(data_dir, args.memories, model)
-        print(f"seeded {args.memories} memories in {time.perf_counter() - started:.0f} s")
+        print(
+            f"seeded {args.memories} memories in {time.perf_counter() - started:.0f} s", flush=True
+        )
         local = in_process(data_dir, model, levels, args.requests)
         from hybrid_memory.server.auth import KeyStore
 

@@ -13,7 +13,7 @@ import pytest
 
 from hybrid_memory.memory import HybridMemory
 from hybrid_memory.testing import HashingEmbedder
-from tests.service_process import ADMIN_KEY, ROOT, serve, server_env
+from tests.service_process import ADMIN_KEY, ROOT, free_port, serve, server_env
 
 LIMIT = 200_000
 
@@ -256,3 +256,9 @@ def test_keys_commands_work_on_the_data_dir(tmp_path):
     assert again[0]["revoked_at"] is not None
     bad = cli("--data-dir", str(tmp_path), "keys", "create", "--tenant", "No Spaces")
     assert bad.returncode == 2 and "tenant_id" in bad.stderr
+
+
+def test_a_second_server_on_the_same_data_dir_is_refused(server):
+    second = cli("--data-dir", str(server.data_dir), "serve", "--port", str(free_port()))
+    assert second.returncode == 2 and "in use" in second.stderr
+    assert httpx.get(server.url + "/v1/health").status_code == 200

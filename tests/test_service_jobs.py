@@ -75,6 +75,16 @@ def test_a_killed_server_finishes_an_accepted_job_exactly_once(tmp_path):
             assert facts == ["Fact from m1.", "Fact from m2."]
             assert len(http.get("/v1/messages", params={"user_id": "ana"}).json()["results"]) == 2
             extractions = model.extractions
+            metrics = http.get("/metrics").text
+            assert 'hybrid_memory_jobs_total{status="succeeded"} 1.0' in metrics
+            assert 'hybrid_memory_adds_total{mode="background"} 1.0' in metrics
+            assert 'hybrid_memory_memories_written_total{event="ADD"}' in metrics
+            calls = next(
+                line
+                for line in metrics.splitlines()
+                if line.startswith("hybrid_memory_model_calls_total")
+            )
+            assert float(calls.split()[-1]) >= 2  # extraction and consolidation
             before = sorted(m["id"] for m in memories(http))
         with serve(data_dir, env=env) as third, third.client(key) as http:
             assert http.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"

@@ -29,6 +29,7 @@ from hybrid_memory.server.middleware import ServiceMiddleware
 from hybrid_memory.server.routes import admin, jobs, memories, search, system, tiers, transfer
 from hybrid_memory.server.settings import ServerSettings
 from hybrid_memory.server.tenancy import DEFAULT_TENANT, Tenants
+from stores.lockfile import DataDirLock
 
 DESCRIPTION = """Long-term memory for LLM assistants and agents, served over HTTP.
 
@@ -89,9 +90,16 @@ class Service:
     def __init__(self, settings: ServerSettings, memory_overrides: dict[str, Any]):
         self.settings = settings
         self.metrics = Metrics()
-        self.tenants = Tenants(
-            settings.data_dir, embedding_model=settings.embedding_model, **memory_overrides
-        )
+        settings.service_dir.mkdir(parents=True, exist_ok=True)
+        # One server per data dir: a second one would resume the first one's jobs.
+        self._lock = DataDirLock.acquire(settings.service_dir)
+        try:
+            self.tenants = Tenants(
+                settings.data_dir, embedding_model=settings.embedding_model, **memory_overrides
+            )
+        except BaseException:
+            self._lock.release()
+            raise
         self.keys = KeyStore(settings.service_dir)
         self.jobs = JobStore(settings.service_dir)
         self.runner = JobRunner(self.jobs, self._run_job, settings.job_workers, self._job_done)
@@ -125,6 +133,7 @@ class Service:
         self.tenants.close()
         self.keys.close()
         self.jobs.close()
+        self._lock.release()
 
 
 def create_app(settings: ServerSettings | None = None, **memory_overrides: Any) -> FastAPI:
