@@ -14,16 +14,16 @@ One process keeps the embedder and every tenant's stores open and serves the RES
 The library never imports this package; the CLI's ``serve`` command imports it lazily.
 """
 
-import typing as _typing
+from __future__ import annotations
 
-if _typing.TYPE_CHECKING:
-    from hybrid_memory.server.app import create_app
-    from hybrid_memory.server.settings import ServerSettings
+from typing import Any
+
+__all__ = ["ServerSettings", "create_app"]
 
 
-def __getattr__(name: str) -> _typing.Any:
-    # Imported lazily: ``hybrid-memory --server URL mcp`` imports the MCP tools from this
-    # package and must not load the service app (and the stores it opens).
+def __getattr__(name: str) -> Any:
+    # Imported on use: ``hybrid-memory keys`` needs the key table, and the MCP tools (also
+    # used through ``--server``) the SDK, not FastAPI and the stores.
     if name == "create_app":
         from hybrid_memory.server.app import create_app
 
@@ -32,7 +32,4 @@ def __getattr__(name: str) -> _typing.Any:
         from hybrid_memory.server.settings import ServerSettings
 
         return ServerSettings
-    raise AttributeError(f"module 'hybrid_memory.server' has no attribute {name!r}")
-
-
-__all__ = ["ServerSettings", "create_app"]
+    raise AttributeError(name)
