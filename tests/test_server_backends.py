@@ -163,6 +163,33 @@ def test_migrate_copies_a_data_dir_to_servers_and_back(tmp_path, deployment):
     assert wrong.returncode == 2 and "holds no memory" in wrong.stdout
 
 
+def test_migrate_into_a_service_tenant_reaches_that_tenant_only(tmp_path, deployment, monkeypatch):
+    from hybrid_memory.server.tenancy import Tenants
+
+    source, service_dir = tmp_path / "embedded", tmp_path / "service"
+    local = {"HYBRID_MEMORY_EMBEDDING_MODEL": "hashing", "HYBRID_MEMORY_DATA_DIR": str(source)}
+    added = _cli(local, "add", "--user", "ana", "--name", "Ana", "I live in Porto.")
+    assert added.returncode == 0, added.stderr
+    target = {**deployment, "HYBRID_MEMORY_DATA_DIR": str(service_dir)}
+    copied = _cli(target, "migrate", "--from-dir", str(source), "--tenant", "acme")
+    assert copied.returncode == 0, copied.stderr
+    assert json.loads(copied.stdout)["written_messages"] == 1
+
+    # What the service opens for each tenant's keys: acme has the memory, another tenant not.
+    for name, value in target.items():
+        monkeypatch.setenv(name, value)
+    tenants = Tenants(service_dir, embedding_model="hashing")
+    try:
+        hits = tenants.memory("acme").search("Where does Ana live?", user_id="ana")
+        assert hits and hits[0].memory == "Ana lives in Porto."
+        assert tenants.memory("other").get_all(user_id="ana") == []
+    finally:
+        tenants.close()
+
+    bad = _cli(target, "migrate", "--from-dir", str(source), "--tenant", "Not A Tenant")
+    assert bad.returncode == 2 and "tenant_id" in bad.stdout
+
+
 def test_look_alike_scopes_and_crafted_filters_never_cross_on_postgres(
     tmp_path, fault_scale, chroma_http
 ):

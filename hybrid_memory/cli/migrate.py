@@ -25,6 +25,13 @@ def _embedded(config: Any, directory: Path) -> Any:
     )
 
 
+def tenant_dir(data_dir: Path, tenant: str) -> Path:
+    """Where the service keeps ``tenant``'s memory under its data dir."""
+    from hybrid_memory.server.auth import check_tenant_id
+
+    return data_dir / "tenants" / check_tenant_id(tenant)
+
+
 def migrate(
     ctx: typer.Context,
     from_dir: Annotated[
@@ -35,6 +42,14 @@ def migrate(
         Path | None,
         typer.Option("--to-dir", help="Copy the configured stores INTO this embedded data dir."),
     ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant",
+            help="The service tenant whose memory is copied (what `hybrid-memory serve` "
+            "gives that tenant's API keys); without it, the configured stores themselves.",
+        ),
+    ] = None,
     sample: Annotated[
         int, typer.Option("--sample", min=0, help="Memories searched for to verify the copy.")
     ] = 20,
@@ -43,7 +58,9 @@ def migrate(
 ) -> None:
     """Copy a whole memory between an embedded data dir and the configured stores (e.g.
     HYBRID_MEMORY_RECORDS__KIND=postgres, HYBRID_MEMORY_VECTORS__KIND=chroma-server), then
-    verify it by counts and searches. Running it again copies nothing twice."""
+    verify it by counts and searches. Running it again copies nothing twice. With --tenant, the
+    copy is that service tenant's memory (its own schema and collection on server backends, its
+    own directory under the data dir on the embedded stores)."""
     from hybrid_memory.memory import HybridMemory
     from hybrid_memory.memory.copy import copy_memory
 
@@ -51,6 +68,10 @@ def migrate(
         raise UserInputError("give exactly one of --from-dir DIR or --to-dir DIR")
     opts = settings(ctx, data_dir, json_out)
     configured = opts.config()
+    if tenant is not None:
+        from hybrid_memory.server.tenancy import tenant_config
+
+        configured = tenant_config(configured, tenant, tenant_dir(configured.data_dir, tenant))
     directory = from_dir or to_dir
     assert directory is not None
     if from_dir is not None and not (from_dir / "memory.db").exists():
