@@ -28,15 +28,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchmarks.scale import OBJECTS, sentences
+
 TENANT = "bench"
 USER = "u0"
-WORDS = "tea chess jazz Lisbon Kyoto hiking pottery guitar sister dog studio weekend".split()
 OPERATIONS = ("add", "search", "context")
 
 
 def sentence(i: int) -> str:
-    words = [WORDS[(i * k + k) % len(WORDS)] for k in range(1, 6)]
-    return f"Note {i}: I talked about {' and '.join(words)} with friend {i % 97}."
+    """A stored memory: the scale benchmark's varied sentences (people, verbs, places and a
+    number), so that query words match some memories, not every one."""
+    return sentences(1, seed=i)[0]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -70,14 +72,14 @@ def calls(counter: itertools.count) -> dict[str, Callable[[], tuple[str, str, di
     """Each operation as (method name, HTTP path, arguments), with a fresh text for adds."""
 
     def add() -> tuple[str, str, dict[str, Any]]:
-        text = f"Yesterday I tried {WORDS[next(counter) % len(WORDS)]} for the first time."
+        text = f"Yesterday I went to {OBJECTS[next(counter) % len(OBJECTS)]} for the first time."
         return "add", "/v1/memories", {"messages": text, "user_id": USER}
 
     def search() -> tuple[str, str, dict[str, Any]]:
         return "search", "/v1/search", {"query": sentence(next(counter)), "user_id": USER}
 
     def context() -> tuple[str, str, dict[str, Any]]:
-        query = f"What did I say about {WORDS[next(counter) % len(WORDS)]}?"
+        query = f"What did I say about {OBJECTS[next(counter) % len(OBJECTS)]}?"
         body = {"query": query, "user_id": USER, "token_budget": 500}
         return "get_context", "/v1/context", body
 
