@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -211,6 +212,12 @@ def test_every_response_has_a_request_id_and_one_access_log_line(server, key):
         assert odd.headers["x-request-id"] != "not sane" and len(odd.headers["x-request-id"]) == 32
         failed = http.get("/v1/memories/" + "f" * 32)
         assert failed.headers["x-request-id"] == failed.json()["request_id"]
+    # A request's log line is written as its response completes, which the client may see
+    # first: wait (bounded) until the last request's line is there.
+    wanted = failed.headers["x-request-id"]
+    deadline = time.monotonic() + 10
+    while wanted not in "".join(server.access_log()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     lines = [json.loads(line) for line in server.access_log()]
     mine_logged = [entry for entry in lines if entry["request_id"] == "trace-42"]
     assert len(mine_logged) == 1
