@@ -25,6 +25,24 @@ def _embedded(config: Any, directory: Path) -> Any:
     )
 
 
+def _ends(
+    configured: Any, from_dir: Path | None, to_dir: Path | None, tenant: str | None
+) -> tuple[Any, Any]:
+    """The configs of the copy's source and target: the embedded directory on one side, the
+    configured stores (or a service tenant's part of them) on the other."""
+    directory = from_dir or to_dir
+    if directory is None or (from_dir is not None and to_dir is not None):
+        raise UserInputError("give exactly one of --from-dir DIR or --to-dir DIR")
+    if tenant is not None:
+        from hybrid_memory.server.tenancy import tenant_config
+
+        configured = tenant_config(configured, tenant, tenant_dir(configured.data_dir, tenant))
+    if from_dir is not None and not (from_dir / "memory.db").exists():
+        raise UserInputError(f"--from-dir: {from_dir} holds no memory (no memory.db)")
+    embedded = _embedded(configured, directory)
+    return (embedded, configured) if from_dir is not None else (configured, embedded)
+
+
 def tenant_dir(data_dir: Path, tenant: str) -> Path:
     """Where the service keeps ``tenant``'s memory under its data dir."""
     from hybrid_memory.server.auth import check_tenant_id
@@ -64,22 +82,8 @@ def migrate(
     from hybrid_memory.memory import HybridMemory
     from hybrid_memory.memory.copy import copy_memory
 
-    if (from_dir is None) == (to_dir is None):
-        raise UserInputError("give exactly one of --from-dir DIR or --to-dir DIR")
     opts = settings(ctx, data_dir, json_out)
-    configured = opts.config()
-    if tenant is not None:
-        from hybrid_memory.server.tenancy import tenant_config
-
-        configured = tenant_config(configured, tenant, tenant_dir(configured.data_dir, tenant))
-    directory = from_dir or to_dir
-    assert directory is not None
-    if from_dir is not None and not (from_dir / "memory.db").exists():
-        raise UserInputError(f"--from-dir: {from_dir} holds no memory (no memory.db)")
-    embedded = _embedded(configured, directory)
-    source_config, target_config = (
-        (embedded, configured) if from_dir is not None else (configured, embedded)
-    )
+    source_config, target_config = _ends(opts.config(), from_dir, to_dir, tenant)
     with HybridMemory(source_config) as source, HybridMemory(target_config) as target:
         report = copy_memory(source, target, sample=sample)
     figures = {
