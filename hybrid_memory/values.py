@@ -5,7 +5,8 @@ that SQLite's JSON functions can read (at most 1000 levels deep, no NaN or infin
 outside that is refused here, with an error that says what to change, instead of being
 accepted and failing in a later read:
 
-- :func:`check_text`: valid Unicode (no unpaired surrogates);
+- :func:`check_text`: valid Unicode (no unpaired surrogates) without NUL characters, which
+  PostgreSQL's text and JSON types cannot hold;
 - :func:`check_label`: a short label (an id, a speaker's name, an actor): valid Unicode, no
   control characters, not blank, bounded length;
 - :func:`check_number`: finite, and integers within 64 bits;
@@ -27,7 +28,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_text(value: str, what: str, *, error: type[UserInputError] = UserInputError) -> str:
-    """``value`` if it is valid Unicode (storable as UTF-8)."""
+    """``value`` if it is valid Unicode (storable as UTF-8) and holds no NUL character."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -35,6 +36,11 @@ def check_text(value: str, what: str, *, error: type[UserInputError] = UserInput
             f"{what} contains an unpaired surrogate (\\u{ord(value[exc.start]):04x} at position "
             f"{exc.start}), which is not valid Unicode; send valid UTF-8 text"
         ) from None
+    if "\x00" in value:
+        raise error(
+            f"{what} contains a NUL character (\\x00 at position {value.index(chr(0))}), which "
+            "not every store can hold; remove it"
+        )
     return value
 
 

@@ -145,6 +145,11 @@ BAD_CALLS = [
     (lambda m: m.search("tea\ud800", user_id="c"), UserInputError, "surrogate"),
     (lambda m: m.get("x\ud800", user_id="c"), UserInputError, "surrogate"),
     (lambda m: m.update("seed", "new \ud800", user_id="c"), UserInputError, "surrogate"),
+    # NUL characters (PostgreSQL's text and JSON types cannot hold them)
+    (lambda m: m.add("I like \x00 tea", user_id="d"), MessageFormatError, "NUL"),
+    (lambda m: m.add("I like tea", user_id="d", metadata={"k": "a\x00"}), UserInputError, "NUL"),
+    (lambda m: m.search("tea\x00", user_id="c"), UserInputError, "NUL"),
+    (lambda m: m.update("seed", "new \x00 text", user_id="c"), UserInputError, "NUL"),
     # tool calls, limits and numbers
     (
         lambda m: m.add([{"role": "assistant", "tool_calls": [{"function": "f"}]}], user_id="d"),
