@@ -118,10 +118,11 @@ def read_acks(paths: Sequence[Path]) -> list[dict[str, Any]]:
 
 def check(records: Any, vectors: Any, acks: list[dict[str, Any]], users: int) -> Verdict:
     """Verify the stores (read directly, not through a memory, which would repair on open):
-    per user one current ``likes green tea`` fact whose sources hold every acknowledged tea
-    message, one current home, every acknowledged home stored (current or former), no two
-    current memories with the same content, every acknowledged message extracted; the outbox
+    per user one current ``likes green tea`` fact whose sources hold the acknowledged tea
+    messages up to the cap on sources per memory, one current home, every acknowledged home
+    stored (current or former), no two current memories with the same content, every acknowledged message extracted; the outbox
     empty and the vector store holding exactly the stored memories."""
+    from hybrid_memory.memory.changes import SOURCES_CAP
     from hybrid_memory.models import MemoryStatus, Scope
     from stores.base import ALL_STATUSES, MemoryQuery
 
@@ -138,9 +139,17 @@ def check(records: Any, vectors: Any, acks: list[dict[str, Any]], users: int) ->
         tea = [i for i in active if i.memory == f"{user_name(u)} likes green tea."]
         if mine and len(tea) != 1:
             problems.append(f"{uid}: {len(tea)} current tea facts")
-        missing = {a["id"] for a in mine if a["kind"] == "tea"} - set(tea[0].sources if tea else [])
-        if missing:
-            problems.append(f"{uid}: tea messages lost from its sources: {sorted(missing)[:5]}")
+        # A memory lists at most SOURCES_CAP of the messages that said it (the first ones):
+        # each acknowledged restatement up to the cap must be there, and nothing else.
+        said = {a["id"] for a in mine if a["kind"] == "tea"}
+        sources = set(tea[0].sources if tea else [])
+        if sources - said:
+            problems.append(f"{uid}: tea sources never acknowledged: {sorted(sources - said)[:5]}")
+        if said and len(sources) != min(SOURCES_CAP, len(said)):
+            problems.append(
+                f"{uid}: tea fact lists {len(sources)} of {len(said)} acknowledged messages "
+                f"(the cap is {SOURCES_CAP}): a restatement was lost"
+            )
         homes = [i for i in active if i.attribute == "home"]
         if mine and len(homes) != 1:
             problems.append(f"{uid}: {len(homes)} current homes: {[h.memory for h in homes]}")
