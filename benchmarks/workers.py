@@ -120,8 +120,9 @@ def check(records: Any, vectors: Any, acks: list[dict[str, Any]], users: int) ->
     """Verify the stores (read directly, not through a memory, which would repair on open):
     per user one current ``likes green tea`` fact whose sources hold the acknowledged tea
     messages up to the cap on sources per memory, one current home, every acknowledged home
-    stored (current or former), no two current memories with the same content, every acknowledged message extracted; the outbox
-    empty and the vector store holding exactly the stored memories."""
+    stored (current or former), no two current memories with the same content, every
+    acknowledged message extracted; the outbox empty and the vector store holding exactly the
+    stored memories."""
     from hybrid_memory.memory.changes import SOURCES_CAP
     from hybrid_memory.models import MemoryStatus, Scope
     from stores.base import ALL_STATUSES, MemoryQuery
