@@ -589,6 +589,38 @@ def _progress(total: int, enabled: bool):
 # -- report -----------------------------------------------------------------------------------
 
 
+def _rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The systems of ``result``, with the previous release's hybrid-memory (``--previous``)
+    just after this version's."""
+    rows = list(result["systems"].items())
+    previous = result.get("previous")
+    if previous:
+        at = next((n for n, (name, _) in enumerate(rows) if name == "hybrid"), -1) + 1
+        rows.insert(at, (f"hybrid ({previous['label']})", previous["hybrid"]))
+    return rows
+
+
+def summary_table(result: dict[str, Any]) -> list[str]:
+    """One table: recall, recall@10 per category, context recall at 1,000 tokens and the cost
+    of the top-10 texts for every system (the README's table)."""
+    cats = list(CATEGORIES.values())
+    lines = [
+        "| system | R@5 | R@10 | " + " | ".join(cats) + " | context@1000 | top-10 tokens |",
+        "|---|---|---|" + "---|" * len(cats) + "---|---|",
+    ]
+    for name, entry in _rows(result):
+        if "recall" not in entry:
+            continue
+        r = entry["recall"]
+        ctx = entry.get("context_recall", {}).get("all@1000", "-")
+        lines.append(
+            f"| {name} | {r['all@5']} | {r['all@10']} | "
+            + " | ".join(str(r.get(f"{c}@10", "")) for c in cats)
+            + f" | {ctx} | {entry['mean_top10_tokens']} |"
+        )
+    return lines
+
+
 def markdown(result: dict[str, Any], command: str) -> str:
     lines = [
         "# LoCoMo evidence recall",
@@ -602,12 +634,16 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "",
         f"Reproduce: `{command}`",
         "",
+        "## Summary (%; recall@10 per category)",
+        "",
+        *summary_table(result),
+        "",
         "## Search recall@k (%)",
         "",
         "| system | R@5 | R@10 | R@25 | R@50 | top-10 tokens | sources/hit | search p50 / p95 ms |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, entry in result["systems"].items():
+    for name, entry in _rows(result):
         if "recall" not in entry:
             continue
         r, lat = entry["recall"], entry.get("search_latency", {})
@@ -623,7 +659,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "| system | " + " | ".join(CATEGORIES.values()) + " |",
         "|---|" + "---|" * len(CATEGORIES),
     ]
-    for name, entry in result["systems"].items():
+    for name, entry in _rows(result):
         if "recall" in entry:
             lines.append(
                 f"| {name} | "
@@ -637,7 +673,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "| system | " + " | ".join(str(b) for b in BUDGETS) + " |",
         "|---|" + "---|" * len(BUDGETS),
     ]
-    for name, entry in result["systems"].items():
+    for name, entry in _rows(result):
         if "context_recall" in entry:
             lines.append(
                 f"| {name} | "
@@ -695,7 +731,7 @@ def plots(result: dict[str, Any], out: Path) -> list[Path]:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, entry in result["systems"].items():
+    for name, entry in _rows(result):
         if "context_recall" in entry:
             xs = [entry["context_tokens"][str(b)] for b in BUDGETS]
             ax.plot(
@@ -756,6 +792,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
+        "--previous",
+        type=Path,
+        help="results.json of an earlier release: its hybrid-memory figures are shown beside "
+        "this run's (e.g. benchmarks/reports/locomo/previous-release.json)",
+    )
+    parser.add_argument(
+        "--previous-label", default="previous release", help="how the report names it"
+    )
+    parser.add_argument(
         "--pipeline",
         choices=["auto", "offline", "llm"],
         default="auto",
@@ -778,6 +823,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(systems) - {"hybrid", "dense", "bm25", "rrf", "last_n", "mem0"}
     if unknown:
         parser.error(f"unknown systems: {sorted(unknown)}")
+    earlier = None
+    if args.previous is not None:  # read first: a wrong path fails before an hour of work
+        try:
+            earlier = json.loads(args.previous.read_text(encoding="utf-8"))["systems"]["hybrid"]
+        except (OSError, ValueError, KeyError) as exc:
+            parser.error(f"--previous {args.previous}: no hybrid run in a results.json ({exc})")
     unavailable: dict[str, str] = {}
     if "mem0" in systems:
         import importlib.util
@@ -818,6 +869,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["unavailable"] = unavailable
+    if earlier is not None:
+        result["previous"] = {
+            "label": args.previous_label,
+            "source": str(args.previous),
+            "hybrid": earlier,
+        }
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks.locomo " + " ".join(
         argv if argv is not None else __import__("sys").argv[1:]

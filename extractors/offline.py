@@ -3,7 +3,10 @@
 For each meaningful message it produces:
 
 - an OBSERVATION: the utterance verbatim, with its speaker and date ("On 8 May 2023, Caroline
-  said: ..."), so nothing said is lost to extraction (an assistant's small talk is not kept);
+  said: ..."), so nothing said is lost to extraction (an assistant's small talk is not kept).
+  A reply carries the end of the turn it answers ("... (replying to Melanie: "What did you
+  paint?")") and lists that turn first among its sources, then its own message: "Yes, last
+  week!" is found, and understood, with the question it answers;
 - FACTS, one per clause (:mod:`extractors.clauses`): each statement in the first person, or
   about someone the conversation names, rewritten as a self-contained statement (I/my -> the
   speaker's name, dates made absolute), with its aspect (state, event or plan) and the attribute
@@ -33,7 +36,7 @@ from extractors.entities import people_in
 from extractors.lexicon import is_junk
 from extractors.message_facts import message_facts
 from extractors.person import rewrite_person, strip_interjections
-from extractors.sentences import PLEASANTRY, advice, statements, worth_a_fact
+from extractors.sentences import PLEASANTRY, advice, ending, statements, worth_a_fact
 from extractors.subjects import as_first_person, clause_subject, companion
 from hybrid_memory.attributes import single_valued
 from hybrid_memory.models import Ending, ExtractedFact, MemoryKind, Message
@@ -45,6 +48,7 @@ _NUMBER = re.compile(r"\d")
 _PRONOUN_START = re.compile(r"^(?:He|She)('s|\s)")
 _INTRO = re.compile(r"^(\w[\w'’-]*) is \1,")  # "Lucía is Lucía, 27, pastry chef" -> "Lucía, 27"
 _SELF_NAME = re.compile(r"(?:\{s\}'s name is|\{s\} is|This is) \{s\}[.!]?")
+_REPLY_WITHIN = 6 * 3600.0  # seconds: a turn said later than this after another is no reply
 
 
 @dataclass
@@ -59,6 +63,7 @@ class _Turn:
     entities: dict[str, str]
     people: list[str]  # people named in the message and the turns before it
     importance: float
+    replying_to: Message | None = None  # the other speaker's turn just before this one
     done: str | None = None  # what the latest clause said the speaker did ("got married")
     previous: str | None = None  # the latest clause, as said
     seen: set[str] = field(default_factory=set)  # fact texts already produced
@@ -104,6 +109,26 @@ class OfflineExtractor:
                 return earlier.name
         return None
 
+    @staticmethod
+    def _replied(message: Message, history: Sequence[Message]) -> Message | None:
+        """The turn ``message`` answers: the one just before it, by another speaker, said
+        shortly before (None when there is no such turn)."""
+        if not history:
+            return None
+        last = history[-1]
+        if last.role not in ("user", "assistant") or (last.name, last.role) == (
+            message.name,
+            message.role,
+        ):
+            return None
+        if not (last.content or "").strip() or is_junk(last.content.strip()):
+            return None
+        if last.timestamp is not None and message.timestamp is not None:
+            gap = (message.timestamp - last.timestamp).total_seconds()
+            if abs(gap) > _REPLY_WITHIN:
+                return None
+        return last
+
     def _turn(self, message: Message, history: Sequence[Message], content: str) -> _Turn:
         entities = find_entities(content, message.name)
         # Who a clause can be about: people (and pets) named lately, the latest first.
@@ -120,6 +145,7 @@ class OfflineExtractor:
             importance=min(
                 1.0, 0.3 + 0.1 * len(entities) + (0.1 if _NUMBER.search(content) else 0)
             ),
+            replying_to=self._replied(message, history),
         )
 
     def _message(self, message: Message, history: Sequence[Message]) -> list[ExtractedFact]:
@@ -148,14 +174,20 @@ class OfflineExtractor:
     def _observation(turn: _Turn, content: str) -> ExtractedFact:
         said_at = turn.message.timestamp
         prefix = f"On {day(said_at)}, " if said_at else ""
+        text = f"{prefix}{turn.message.name or turn.message.role} said: {content}"
+        sources = turn.sources
+        earlier = turn.replying_to
+        if earlier is not None and (end := ending(earlier.content)):
+            text += f' (replying to {earlier.name or earlier.role}: "{end}")'
+            sources = ([earlier.id] if earlier.id else []) + turn.sources
         return ExtractedFact(
-            text=f"{prefix}{turn.message.name or turn.message.role} said: {content}",
+            text=text,
             kind=MemoryKind.OBSERVATION,
             subject=turn.message.name,
             speaker=turn.message.name,
             entities=list(turn.entities),
             entity_types=turn.entities,
-            sources=turn.sources,
+            sources=sources,
             event_time=said_at,
             importance=turn.importance,
         )

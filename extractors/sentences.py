@@ -76,6 +76,20 @@ def statements(text: str) -> list[str]:
     return out
 
 
+def ending(text: str, max_words: int = 30) -> str:
+    """The end of ``text``, which a reply answers: its last sentence, with the one before when
+    the last is short and the one before says something; at most ``max_words`` words (the
+    front cut off with "...")."""
+    parts = [p.strip() for p in _sentences(text) if p.strip()]
+    if not parts:
+        return ""
+    tail = parts[-1]
+    if len(tail.split()) < 6 and len(parts) > 1 and not PLEASANTRY.match(parts[-2]):
+        tail = f"{parts[-2]} {tail}"
+    words = tail.split()
+    return tail if len(words) <= max_words else "... " + " ".join(words[-max_words:])
+
+
 def _informative(sentence: str) -> bool:
     """Enough content to be worth a fact: a few words beyond pronouns and pleasantries."""
     words = re.findall(r"[A-Za-z0-9']+", sentence)

@@ -41,6 +41,12 @@ class RetrievalConfig(BaseModel):
 
     dense_weight: float = Field(default=1.0, ge=0)
     lexical_weight: float = Field(default=1.0, ge=0)
+    unnamed_weight: float = Field(default=1.0, ge=0)
+    """Weight of a third ranking: dense similarity to the query with its names replaced by
+    "someone". A question that names a person is otherwise ranked mostly by the name, which
+    most memories of a conversation between two people share, and less by what it asks."""
+    subject_weight: float = Field(default=0.1, ge=0)
+    """Boost of a memory whose subject is a person the query names."""
     entity_weight: float = Field(default=0.15, ge=0)
     entity_max_share: float = Field(default=0.2, ge=0, le=1)
     """Entities linked to more than this share of a scope's memories get no boost."""

@@ -71,6 +71,24 @@ def test_smoke_run_writes_report_and_plots(tmp_path):
     assert (out / "latency.png").stat().st_size > 1000
 
 
+def test_the_report_puts_the_previous_release_beside_this_run(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    args = ["--data", str(FIXTURE), "--embedder", "hashing", "--no-progress", "--systems"]
+    assert locomo.main([*args, "hybrid,rrf", "--out", str(first)]) == 0
+    previous = ["--previous", str(first / "results.json"), "--previous-label", "v0.4"]
+    assert locomo.main([*args, "hybrid,rrf", "--out", str(second), *previous]) == 0
+    earlier = json.loads((first / "results.json").read_text())["systems"]["hybrid"]
+    report = (second / "report.md").read_text()
+    summary = report.split("## Summary", 1)[1].split("##", 1)[0]
+    rows = [line for line in summary.splitlines() if line.startswith("| ")]
+    assert [r.split(" | ")[0] for r in rows] == ["| system", "| hybrid", "| hybrid (v0.4)", "| rrf"]
+    cells = rows[2].strip("| ").split(" | ")
+    assert cells[1:3] == [str(earlier["recall"]["all@5"]), str(earlier["recall"]["all@10"])]
+    assert cells[3] == str(earlier["recall"]["multi-hop@10"])
+    with pytest.raises(SystemExit):
+        locomo.main([*args, "hybrid", "--out", str(second), "--previous", str(tmp_path / "no")])
+
+
 def test_mem0_and_hybrid_side_by_side_with_the_real_model(real_embedder):
     conversations = locomo.load(FIXTURE)
     result = locomo.run(conversations, ["hybrid", "mem0", "dense"], real_embedder, progress=False)

@@ -2,7 +2,8 @@
 
 - dense: the nearest vectors of the scope (an unfiltered query over a wider pool when the scope
   holds most of the store, which is several times faster than a filtered one; with a metadata
-  filter matching few memories, every match is scored exactly);
+  filter matching few memories, every match is scored exactly); and the same for the query
+  with its names replaced by "someone", when it names anyone;
 - lexical: BM25 over the memory texts of the scope;
 - entities: names in the query linked to a candidate (names linked to most of the scope, such
   as the user's own, tell nothing and are ignored).
@@ -69,19 +70,28 @@ class Candidates:
         self.config = config
 
     def gather(
-        self, request: SearchRequest, qvec: np.ndarray, stats: ScopeStats, now: datetime
+        self,
+        request: SearchRequest,
+        qvec: np.ndarray,
+        stats: ScopeStats,
+        now: datetime,
+        unnamed: np.ndarray | None = None,
     ) -> dict[str, Candidate]:
+        """The candidates of ``request``; ``unnamed``: the vector of the query with its names
+        replaced (a third ranking, see :class:`RetrievalConfig`), None when it names no one."""
         statuses = ALL_STATUSES if request.include_superseded else ACTIVE_ONLY
         selection = MemoryQuery(statuses=statuses, filter=request.filter, now=now)
         pool = max(self.config.candidates, request.limit * 2)
-        dense, allowed = self._dense(request, qvec, selection, pool, stats.count)
+        qvecs = [qvec] if unnamed is None or not self.config.unnamed_weight else [qvec, unnamed]
+        rankings, allowed = self._dense(request, qvecs, selection, pool, stats.count)
+        dense = rankings[0]
         lexical = self.records.lexical_search(
             request.scope,
             keywords(request.query),
             limit=pool,
             query=MemoryQuery(statuses=ALL_STATUSES, filter=request.filter, now=now),
         )
-        ids = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))
+        ids = list(dict.fromkeys([i for r in rankings for i, _ in r] + [i for i, _ in lexical]))
         items = self.records.get_memories(ids)
         if request.filter is not None and allowed is None:
             matching = MemoryQuery(
@@ -110,23 +120,29 @@ class Candidates:
         for rank, (memory_id, score) in enumerate(kept_lexical, 1):
             cand = found.setdefault(memory_id, Candidate(item=items[memory_id]))
             cand.lexical, cand.lexical_rank = score, rank
+        if len(rankings) > 1:
+            kept_unnamed = [(i, s) for i, s in rankings[1] if visible(i)]
+            for rank, (memory_id, sim) in enumerate(kept_unnamed, 1):
+                cand = found.setdefault(memory_id, Candidate(item=items[memory_id]))
+                cand.unnamed, cand.unnamed_rank = sim, rank
         return found
 
     def _dense(
         self,
         request: SearchRequest,
-        qvec: np.ndarray,
+        qvecs: list[np.ndarray],
         selection: MemoryQuery,
         pool: int,
         in_scope: int,
-    ) -> tuple[list[tuple[str, float]], set[str] | None]:
-        """The nearest memories, and the ids a filter allows when that was computed."""
+    ) -> tuple[list[list[tuple[str, float]]], set[str] | None]:
+        """The nearest memories to each query vector, and the ids a filter allows when that
+        was computed."""
         filtered = request.filter is not None
         if not filtered:
             total = self.vectors.count()
             if total and in_scope / total >= self.config.unfiltered_share:
                 wide = min(total, int(pool * total / max(in_scope, 1)) + pool)
-                return self.vectors.query(qvec, where={}, limit=wide), None
+                return [self.vectors.query(q, where={}, limit=wide) for q in qvecs], None
         limit = self.config.exact_filter_limit if filtered else self.config.exact_scope_limit
         if filtered or in_scope <= limit:
             # Scored exactly from the scope's own ids: the cost follows the scope, whatever
@@ -141,11 +157,13 @@ class Candidates:
                 ),
             )
             if len(matching) <= limit:
-                return exact_nearest(qvec, self.vectors.get_vectors(matching), pool), (
+                vectors = self.vectors.get_vectors(matching)
+                return [exact_nearest(q, vectors, pool) for q in qvecs], (
                     set(matching) if filtered else None
                 )
         where = request.scope.as_filter()
-        return self.vectors.query(qvec, where=where, limit=pool * 4 if filtered else pool), None
+        wide = pool * 4 if filtered else pool
+        return [self.vectors.query(q, where=where, limit=wide) for q in qvecs], None
 
     def entity_overlap(
         self, scope: Scope, query: str, found: dict[str, Candidate], total: int

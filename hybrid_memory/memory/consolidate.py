@@ -229,14 +229,14 @@ class Consolidation:
         ws: WorkingSet, closed: list[MemoryItem], who: str | None
     ) -> list[AddEvent]:
         """An utterance whose statement of a current state or plan no longer holds is a former
-        statement too: its verbatim observation is closed with the fact."""
+        statement too: its verbatim observation is closed with the fact, and so is a reply
+        that quotes it (an observation lists the turn it replies to, then its own)."""
         events: list[AddEvent] = []
         for fact in closed:
             if fact.kind != MemoryKind.FACT or fact.aspect == "event":
                 continue
-            for quote in ws.observations_of(fact.sources):
-                if not set(quote.sources) - set(fact.sources):
-                    events.append(changes.close(ws, quote, fact.valid_to, who, "states it"))
+            for quote in ws.observations_of(fact.sources):  # those sharing a source with it
+                events.append(changes.close(ws, quote, fact.valid_to, who, "states it"))
         return events
 
     def _neighbours(

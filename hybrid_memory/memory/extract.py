@@ -27,14 +27,22 @@ def verbatim(message: Message) -> ExtractedFact:
     )
 
 
-def attribute(candidates: list[ExtractedFact], new: Sequence[Message]) -> list[ExtractedFact]:
+def attribute(
+    candidates: list[ExtractedFact], new: Sequence[Message], context: Sequence[Message] = ()
+) -> list[ExtractedFact]:
     """Sources must name messages of this add (a candidate naming none is attributed to the
-    whole add); the event time defaults to when the first source was said."""
+    whole add); besides them a candidate may name a turn of ``context`` (the turn a reply
+    answers). The event time defaults to when the first message of this add was said."""
     said_at = {m.id: m.timestamp for m in new if m.id}
+    earlier = {m.id for m in context if m.id}
     for cand in candidates:
-        cand.sources = [s for s in cand.sources if s in said_at] or list(said_at)
-        if cand.event_time is None and cand.sources:
-            cand.event_time = said_at[cand.sources[0]]
+        own = [s for s in cand.sources if s in said_at]
+        if own:
+            cand.sources = [s for s in cand.sources if s in said_at or s in earlier]
+        else:
+            cand.sources = own = list(said_at)
+        if cand.event_time is None and own:
+            cand.event_time = said_at[own[0]]
     return candidates
 
 
@@ -60,4 +68,4 @@ def extract(
         lambda: pipeline.offline_extractor.extract(new, context=context),
         on_failure=lambda stage, exc: audits.append(audit_entry(scope, stage, ids, exc)),
     )
-    return attribute(candidates, new)
+    return attribute(candidates, new, context)

@@ -62,6 +62,12 @@ def masked(query: str) -> str:
     return _NAME.sub(PLACEHOLDER, query)
 
 
+def unnamed(query: str) -> str:
+    """``query`` with the names in it replaced by "someone": what it asks, whoever it is about
+    (the query itself when it names no one)."""
+    return _NAME.sub("someone", query)
+
+
 class Questions:
     """Reads what queries ask (one embedding of the masked query per call)."""
 

@@ -1,8 +1,10 @@
 """Fusion of the retrieval signals into one relevance score (higher = more relevant).
 
-Dense similarity (vector store) and BM25 (SQLite FTS5) each rank the candidates; the two rankings
-are fused by weighted reciprocal-rank fusion (RRF), which needs no calibration between the two
-score scales. Small additive boosts follow: memories linked to entities named in the query,
+Dense similarity (vector store) and BM25 (SQLite FTS5) each rank the candidates, and so does
+dense similarity to the query with its names replaced by "someone" when it names anyone (what
+it asks, whoever it is about); the rankings are fused by weighted reciprocal-rank fusion (RRF),
+which needs no calibration between score scales. Small additive boosts follow: a memory about
+a person the query names, memories linked to entities named in the query,
 recency (within the scope's time span) and importance; and what the query asks
 (:mod:`hybrid_memory.memory.question`): a fact whose attribute answers it (its current value, or
 for "before ..." its former values and most of all the value just before the one the query
@@ -110,14 +112,20 @@ class Candidate:
     dense_rank: int | None = None
     lexical: float | None = None
     lexical_rank: int | None = None
+    unnamed: float | None = None
+    unnamed_rank: int | None = None
     entity_overlap: float = 0.0
     details: dict[str, float] = field(default_factory=dict)
 
 
 def _relevance(candidates: list[Candidate], config: RetrievalConfig) -> dict[int, float]:
-    """Each candidate's weighted reciprocal-rank fusion of its two ranks, scaled to 0-1."""
+    """Each candidate's weighted reciprocal-rank fusion of its ranks, scaled to 0-1 (1: first
+    in every ranking that was made)."""
     k = config.rrf_k
-    best_rrf = (config.dense_weight + config.lexical_weight) / (k + 1)
+    unnamed = any(c.unnamed_rank is not None for c in candidates)
+    weights = config.dense_weight + config.lexical_weight
+    weights += config.unnamed_weight if unnamed else 0.0
+    best_rrf = weights / (k + 1)
     out: dict[int, float] = {}
     for cand in candidates:
         rrf = 0.0
@@ -125,6 +133,8 @@ def _relevance(candidates: list[Candidate], config: RetrievalConfig) -> dict[int
             rrf += config.dense_weight / (k + cand.dense_rank)
         if cand.lexical_rank is not None:
             rrf += config.lexical_weight / (k + cand.lexical_rank)
+        if cand.unnamed_rank is not None:
+            rrf += config.unnamed_weight / (k + cand.unnamed_rank)
         out[id(cand)] = rrf / best_rrf if best_rrf > 0 else 0.0
     return out
 
@@ -139,10 +149,12 @@ def fuse(
 ) -> list[tuple[Candidate, float]]:
     """Score and sort candidates, best first."""
     question = question or Question()
+    named = _subjects(candidates, query)
     if question.topics:
-        question = replace(question, about=frozenset(_subjects(candidates, query)))
+        question = replace(question, about=frozenset(named))
     boosts = (
-        config.entity_weight
+        config.subject_weight
+        + config.entity_weight
         + config.recency_weight
         + config.importance_weight
         + 2 * config.attribute_weight
@@ -162,8 +174,10 @@ def fuse(
             recency = max(0.0, min(1.0, (when - lo).total_seconds() / span))
         asked = _asked(cand, question, id(cand) in before)
         timed = 1.0 if question.when and dated(cand.item.memory) else 0.0
+        subject = 1.0 if (cand.item.subject or "").casefold() in named else 0.0
         score = (
             relevance[id(cand)]
+            + config.subject_weight * subject
             + config.entity_weight * cand.entity_overlap
             + config.recency_weight * recency
             + config.importance_weight * cand.item.importance
@@ -177,6 +191,8 @@ def fuse(
             "relevance": round(relevance[id(cand)], 6),
             "dense": round(cand.dense, 6) if cand.dense is not None else 0.0,
             "lexical": round(cand.lexical, 6) if cand.lexical is not None else 0.0,
+            "unnamed": round(cand.unnamed, 6) if cand.unnamed is not None else 0.0,
+            "subject": subject,
             "entity": round(cand.entity_overlap, 6),
             "recency": round(recency, 6),
             "importance": cand.item.importance,

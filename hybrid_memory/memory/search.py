@@ -15,7 +15,7 @@ from hybrid_memory.embeddings import Embedder, QueryVectors
 from hybrid_memory.memory.candidates import Candidates, SearchRequest
 from hybrid_memory.memory.context import build_context
 from hybrid_memory.memory.profile import profile
-from hybrid_memory.memory.question import Question, Questions, masked
+from hybrid_memory.memory.question import Question, Questions, masked, unnamed
 from hybrid_memory.memory.ranking import asks_about_past, fuse
 from hybrid_memory.messages import to_chat
 from hybrid_memory.models import MemoryContext, MemoryHit, MemoryItem, MemoryStatus, Scope, utcnow
@@ -41,8 +41,9 @@ class Search:
         self.questions = Questions(self.queries)
 
     def _read(self, query: str) -> Question:
-        # The query and its masked form (what the question reader compares) in one batch.
-        self.queries.get_many([query, masked(query)])
+        # The query, its masked form (what the question reader compares) and its name-free
+        # form (a third ranking) in one batch.
+        self.queries.get_many([query, masked(query), unnamed(query)])
         return self.questions.read(query)
 
     def search(self, request: SearchRequest) -> list[MemoryHit]:
@@ -65,8 +66,10 @@ class Search:
     ) -> list[MemoryHit]:
         now = utcnow()
         qvec = self.queries.get(request.query)
+        free = unnamed(request.query)
+        uvec = self.queries.get(free) if free != request.query else None
         stats = self.records.scope_stats(request.scope)
-        found = self.candidates.gather(request, qvec, stats, now)
+        found = self.candidates.gather(request, qvec, stats, now, unnamed=uvec)
         if not found:
             return []
         self.candidates.entity_overlap(request.scope, request.query, found, stats.count)

@@ -1,0 +1,154 @@
+"""Units that carry their context and the rankings that find them: a reply kept with the end
+of the turn it answers, the name-free ranking, the boost of the person a query names.
+
+Runs the real chromadb and SQLite; the ranking tests use all-MiniLM-L6-v2.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from extractors.offline import OfflineExtractor
+from extractors.sentences import ending
+from hybrid_memory import HybridMemory, MemoryConfig, MemoryKind
+from hybrid_memory.memory.extract import attribute
+from hybrid_memory.memory.question import unnamed
+from hybrid_memory.models import ExtractedFact, MemoryStatus, Message
+
+WHEN = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+EXTRACTOR = OfflineExtractor()
+
+
+def msg(text, mid, name, when=WHEN, role="user"):
+    return Message(role=role, name=name, id=mid, content=text, timestamp=when)
+
+
+def observation(messages, context=()):
+    out = EXTRACTOR.extract(messages, context=context)
+    return [f for f in out if f.kind == MemoryKind.OBSERVATION][-1]
+
+
+def test_a_reply_carries_the_end_of_the_turn_it_answers():
+    asked = msg("That's lovely! What did you paint last week?", "d1", "Melanie")
+    reply = msg("A sunset over the lake, with my kids.", "d2", "Caroline")
+    obs = observation([reply], context=[asked])
+    assert obs.text == (
+        "On 8 May 2023, Caroline said: A sunset over the lake, with my kids. "
+        '(replying to Melanie: "What did you paint last week?")'
+    )
+    assert obs.sources == ["d1", "d2"]  # the turn it answers first, then its own
+    assert obs.subject == "Caroline" and obs.event_time == WHEN
+
+
+def test_a_short_end_takes_the_sentence_before_it_unless_that_is_a_pleasantry():
+    assert ending("I adopted a dog in June. Guess his name?") == (
+        "I adopted a dog in June. Guess his name?"
+    )
+    assert ending("Wow, that's great! Guess his name?") == "Guess his name?"
+    long = " ".join(f"w{i}" for i in range(40)) + "."
+    cut = ending(long, max_words=30)
+    assert cut.startswith("... w10 ") and cut.endswith("w39.") and len(cut.split()) == 31
+    assert ending("") == ""
+
+
+@pytest.mark.parametrize(
+    ("before", "why"),
+    [
+        (msg("I love painting sunsets.", "d1", "Caroline"), "the same speaker"),
+        (msg("What did you paint?", "d1", "Melanie", WHEN - timedelta(days=2)), "too long ago"),
+        (msg("ok", "d1", "Melanie"), "nothing to answer"),
+        (Message(role="tool", id="d1", content="42", timestamp=WHEN), "not a conversation turn"),
+    ],
+)
+def test_no_exchange_without_a_turn_to_answer(before, why):
+    obs = observation([msg("A sunset over the lake.", "d2", "Caroline")], context=[before])
+    assert obs.sources == ["d2"], why
+    assert "replying to" not in obs.text, why
+
+
+def test_sources_may_name_an_earlier_turn_only_beside_one_of_the_add():
+    new = [msg("Yes, last week!", "d2", "Caroline")]
+    context = [msg("Did you finish the mural?", "d1", "Melanie")]
+    beside = ExtractedFact(text="x", sources=["d1", "d2"])
+    alone = ExtractedFact(text="y", sources=["d1"])  # names nothing of this add
+    stranger = ExtractedFact(text="z", sources=["elsewhere", "d2"])
+    attribute([beside, alone, stranger], new, context)
+    assert beside.sources == ["d1", "d2"]
+    assert alone.sources == ["d2"]
+    assert stranger.sources == ["d2"]
+    assert beside.event_time == WHEN
+
+
+def test_the_exchange_is_stored_and_closed_with_the_statement_it_quotes(tmp_path, hashing_embedder):
+    config = MemoryConfig(data_dir=tmp_path / "m", embedder=hashing_embedder)
+    with HybridMemory(config) as memory:
+        memory.add(msg("Heads up: I'm vegetarian, so no meat in recipes.", "t1", "Ana"),
+                   user_id="ana", run_id="r1")  # fmt: skip
+        memory.add(msg("Noted, I will keep every suggestion meat-free.", "t2", "Bo",
+                       WHEN + timedelta(minutes=1)), user_id="ana", run_id="r1")  # fmt: skip
+        quotes = [
+            m for m in memory.get_all(user_id="ana", include_superseded=True)
+            if m.kind == MemoryKind.OBSERVATION and m.sources == ["t1", "t2"]
+        ]  # fmt: skip
+        assert len(quotes) == 1 and "vegetarian" in quotes[0].memory
+        assert quotes[0].status == MemoryStatus.ACTIVE
+        memory.add(msg("I'm not vegetarian anymore, I eat fish and chicken again.", "t3", "Ana",
+                       WHEN + timedelta(days=90)), user_id="ana", run_id="r2")  # fmt: skip
+        closed = memory.get(quotes[0].id, user_id="ana")
+        assert closed.status == MemoryStatus.SUPERSEDED  # it quotes what is no longer true
+        ctx = memory.get_context("What does Ana eat?", user_id="ana", token_budget=800)
+        assert "(replying to Ana" not in ctx.text
+
+
+def test_unnamed_replaces_every_name_but_the_first_word():
+    assert unnamed("What did Caroline paint for Melanie's birthday?") == (
+        "What did someone paint for someone's birthday?"
+    )
+    assert unnamed("what did she paint?") == "what did she paint?"
+
+
+@pytest.fixture
+def conversation(tmp_path, real_embedder):
+    config = MemoryConfig(data_dir=tmp_path / "c", embedder=real_embedder)
+    turns = [
+        ("Caroline", "I went to a support group for transgender people yesterday."),
+        ("Melanie", "I took my kids to the museum to see the dinosaurs."),
+        ("Caroline", "I have been researching adoption agencies for months."),
+        ("Melanie", "I signed up for a pottery class at the community centre."),
+        ("Caroline", "Melanie, your pottery bowl looked great in the photo."),
+        ("Melanie", "Caroline, you should come camping with us in June."),
+    ]
+    with HybridMemory(config) as memory:
+        for n, (name, text) in enumerate(turns):
+            memory.add(msg(text, f"d{n}", name, WHEN + timedelta(minutes=n)),
+                       user_id="conv", run_id="s1")  # fmt: skip
+        yield memory
+
+
+def test_a_named_question_gets_the_name_free_ranking_and_prefers_its_person(conversation):
+    hits = conversation.search("What did Caroline research?", user_id="conv", limit=10)
+    assert hits and "adoption" in hits[0].memory
+    assert all("unnamed" in h.score_details for h in hits)
+    assert any(h.score_details["unnamed"] > 0 for h in hits)
+    about = {h.subject: h.score_details["subject"] for h in hits if h.subject}
+    assert about.get("Caroline") == 1.0 and about.get("Melanie") == 0.0
+
+
+def test_a_question_naming_no_one_gets_no_third_ranking(conversation):
+    hits = conversation.search("Who is learning pottery?", user_id="conv", limit=10)
+    assert hits and "pottery" in hits[0].memory
+    assert all(h.score_details["unnamed"] == 0.0 for h in hits)
+    assert all(h.score_details["subject"] == 0.0 for h in hits)
+    assert hits[0].score <= 1.0
+
+
+def test_the_name_free_ranking_can_be_turned_off(tmp_path, real_embedder):
+    config = MemoryConfig(data_dir=tmp_path / "off", embedder=real_embedder)
+    config.retrieval.unnamed_weight = 0.0
+    with HybridMemory(config) as memory:
+        memory.add(msg("I have been researching adoption agencies.", "d1", "Caroline"),
+                   user_id="conv")  # fmt: skip
+        hits = memory.search("What did Caroline research?", user_id="conv")
+        assert hits and all(h.score_details["unnamed"] == 0.0 for h in hits)
