@@ -139,6 +139,18 @@ def _relevance(candidates: list[Candidate], config: RetrievalConfig) -> dict[int
     return out
 
 
+def _most_boost(config: RetrievalConfig) -> float:
+    """The largest sum of boosts a memory can earn (a score is scaled by 1 / (1 + it))."""
+    return (
+        config.subject_weight
+        + config.entity_weight
+        + config.recency_weight
+        + config.importance_weight
+        + 2 * config.attribute_weight
+        + config.when_weight
+    )
+
+
 def fuse(
     candidates: list[Candidate],
     config: RetrievalConfig,
@@ -152,15 +164,7 @@ def fuse(
     named = _subjects(candidates, query)
     if question.topics:
         question = replace(question, about=frozenset(named))
-    boosts = (
-        config.subject_weight
-        + config.entity_weight
-        + config.recency_weight
-        + config.importance_weight
-        + 2 * config.attribute_weight
-        + config.when_weight
-    )
-    scale = 1.0 / (1.0 + boosts)
+    scale = 1.0 / (1.0 + _most_boost(config))
     lo, hi = time_span
     span = (hi - lo).total_seconds() if lo is not None and hi is not None and hi > lo else 0.0
     past = asks_about_past(query) or question.when
