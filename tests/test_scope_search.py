@@ -64,3 +64,42 @@ def test_a_small_scope_finds_its_duplicates_without_the_index(tmp_path):
         first = memory.add("I adopted a GREY cat called Miso!", user_id="third", infer=False)
         assert [e.event.value for e in first.results] == ["ADD"]  # others' do not count
         assert len(memory.get_all(user_id="small")) == 1
+
+
+def test_a_large_scope_judges_common_words_by_its_most_recent_memories(tmp_path):
+    """Whether a query word is too common to search for is judged on the COMMON_SAMPLE most
+    recent memories of a large selection, so the cost of a new word stays bounded (a smaller
+    selection is judged on all of its memories: tests/test_store_conformance.py)."""
+    from datetime import UTC, datetime
+
+    from hybrid_memory.models import MemoryItem, Scope
+    from stores.base import MemoryQuery
+    from stores.sqlite import SQLiteRecordStore
+    from stores.sqlite.reads import COMMON_SAMPLE
+
+    def item(memory_id: str, text: str) -> MemoryItem:
+        now = datetime(2024, 1, 1, tzinfo=UTC)
+        return MemoryItem(id=memory_id, memory=text, user_id="alice", hash=f"h-{memory_id}",
+                          created_at=now, updated_at=now)  # fmt: skip
+
+    harbour = [item(f"o{n}", f"Ana walked by the harbour {n}.") for n in range(COMMON_SAMPLE // 2)]
+    # 70% of these mention tea: 58% of the whole scope with the harbour walks.
+    tea = [
+        item(f"r{n}", f"Ana had tea {n}." if n % 10 < 7 else f"Ana read a novel {n}.")
+        for n in range(COMMON_SAMPLE)
+    ]
+    found = {}
+    for name, order in (("tea last", [*harbour, *tea]), ("tea first", [*tea, *harbour])):
+        records = SQLiteRecordStore(tmp_path / f"{name}.db")
+        with records.unit_of_work() as uow:
+            for memory in order:
+                uow.insert_memory(memory)
+        hits = records.lexical_search(
+            Scope(user_id="alice"), "tea harbour", limit=5000, query=MemoryQuery()
+        )
+        found[name] = {i for i, _ in hits}
+        records.close()
+    # Among the most recent memories 70% mention tea: only "harbour" is searched for.
+    assert found["tea last"] == {m.id for m in harbour}
+    # There 35% do (the harbour walks are the most recent): both words are searched for.
+    assert found["tea first"] == {m.id for m in harbour} | {m.id for m in tea if "tea" in m.memory}

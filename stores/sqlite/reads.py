@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from hybrid_memory.models import MemoryItem, Message, Scope
@@ -14,6 +15,9 @@ from stores.sqlite.filters import compile_filter
 from stores.sqlite.rows import chunks, dt, marks, row_to_item, scope_condition, ts
 
 _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
+COMMON_SAMPLE = 1000
+"""How many of a selection's most recent memories decide whether a query word is too common
+to search for."""
 
 
 def _selection(scope: Scope, query: MemoryQuery) -> tuple[str, list[Any]]:
@@ -163,28 +167,34 @@ class SearchReads(Db):
         self, terms: list[str], where: str, params: list[Any], key: tuple[Any, ...]
     ) -> list[str]:
         """``terms`` without those found in more than COMMON_SHARE of the selected memories
-        (all of them when every term is). The counts are kept under ``key`` (the selection
-        without its clock) until the store changes: a commit here or, by SQLite's
-        ``data_version``, by another connection; none are kept inside a write transaction."""
-        with self._common_lock:
-            self._fresh()
-            if (*key, None) not in self._common:
-                total = self._query(f"SELECT count(*) AS n FROM memories m WHERE {where}", params)
-                self._common[(*key, None)] = int(total[0]["n"])
-            cap = int(self._common[(*key, None)] * COMMON_SHARE)
-            telling = []
-            for term in terms:
-                if (*key, term) not in self._common:
-                    row = self._query(
-                        f"""SELECT count(*) AS n FROM (SELECT 1 FROM memories_fts
-                        JOIN memories m ON m.rowid = memories_fts.rowid
-                        WHERE memories_fts MATCH ? AND {where} LIMIT ?)""",
-                        ['"' + term.replace('"', '""') + '"', *params, cap + 1],
-                    )
-                    self._common[(*key, term)] = int(row[0]["n"])
-                if self._common[(*key, term)] <= cap:
-                    telling.append(term)
-            return telling or terms
+        (all of them when every term is). A selection of more than COMMON_SAMPLE memories is
+        judged by its COMMON_SAMPLE most recent ones, so the cost of a new word does not grow
+        with the scope. The counts are kept under ``key`` (the selection without its clock)
+        until the store changes (see :meth:`Db._kept`)."""
+
+        def window() -> tuple[int, int]:
+            rows = self._query(
+                f"SELECT m.rowid AS r FROM memories m WHERE {where} ORDER BY m.rowid DESC LIMIT ?",
+                [*params, COMMON_SAMPLE],
+            )
+            return len(rows), int(rows[-1]["r"]) if rows else 0
+
+        size, floor = self._kept((*key, None), window)
+        cap = int(size * COMMON_SHARE)
+
+        def count(term: str) -> int:
+            # The full-text index is read first (a join lets SQLite run the MATCH once per
+            # memory of the scope, hundreds of times slower).
+            row = self._query(
+                f"""SELECT count(*) AS n FROM (SELECT 1 FROM memories m WHERE m.rowid IN
+                (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? AND rowid >= ?)
+                AND {where} LIMIT ?)""",
+                ['"' + term.replace('"', '""') + '"', floor, *params, cap + 1],
+            )
+            return int(row[0]["n"])
+
+        telling = [t for t in terms if self._kept((*key, t), partial(count, t)) <= cap]
+        return telling or terms
 
     def entity_links(self, ids: Sequence[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
