@@ -139,9 +139,8 @@ class Candidates:
         was computed."""
         filtered = request.filter is not None
         if not filtered:
-            total = self.vectors.count()
-            if total and in_scope / total >= self.config.unfiltered_share:
-                wide = min(total, int(pool * total / max(in_scope, 1)) + pool)
+            wide = unfiltered_pool(in_scope, self.vectors.count(), pool, self.config)
+            if wide is not None:
                 return [self.vectors.query(q, where={}, limit=wide) for q in qvecs], None
         limit = self.config.exact_filter_limit if filtered else self.config.exact_scope_limit
         if filtered or in_scope <= limit:
@@ -181,6 +180,15 @@ class Candidates:
         links = self.records.entity_links(list(found))
         for memory_id, cand in found.items():
             cand.entity_overlap = len(links.get(memory_id, set()) & entities) / len(entities)
+
+
+def unfiltered_pool(in_scope: int, total: int, pool: int, config: RetrievalConfig) -> int | None:
+    """How many nearest neighbours to ask of the whole vector store so that about ``pool`` of
+    them fall in a scope of ``in_scope`` memories; None when the scope holds too small a share
+    of the store (a filtered query then costs less than dropping the others' hits)."""
+    if not total or in_scope / total < config.unfiltered_share:
+        return None
+    return min(total, int(pool * total / max(in_scope, 1)) + pool)
 
 
 def exact_nearest(

@@ -23,7 +23,7 @@ from hybrid_memory.config import MemoryConfig
 from hybrid_memory.embeddings import Embedder
 from hybrid_memory.fallback import Fallback
 from hybrid_memory.memory import changes
-from hybrid_memory.memory.candidates import exact_nearest
+from hybrid_memory.memory.candidates import exact_nearest, unfiltered_pool
 from hybrid_memory.memory.changes import AddOptions, fact_hash
 from hybrid_memory.memory.components import Pipeline
 from hybrid_memory.memory.meaning import Meaning
@@ -122,7 +122,12 @@ class Consolidation:
         limit = self.config.consolidation.neighbours * 2
         hits = self._small_scope_neighbours(ws.owner, vectors, limit)
         if hits is None:
-            hits = self.vectors.query_many(vectors, where=ws.owner.as_filter(), limit=limit)
+            # Other owners' hits are dropped by the working set, which reads only the owner's.
+            in_scope = self.records.scope_stats(ws.owner).count
+            wide = unfiltered_pool(in_scope, self.vectors.count(), limit, self.config.retrieval)
+            where = ws.owner.as_filter() if wide is None else {}
+            hits = self.vectors.query_many(vectors, where=where, limit=wide or limit)
+        ws.get([memory_id for found in hits for memory_id, _ in found])  # one read for all
         return dict(zip(texts, vectors, strict=True)), dict(zip(texts, hits, strict=True))
 
     def _small_scope_neighbours(

@@ -26,17 +26,26 @@ class WorkingSet:
         self.plan = plan
         self.items: dict[str, MemoryItem] = {}
         self.planned: dict[str, np.ndarray] = {}
-        self._stored_about: dict[str | None, list[MemoryItem]] = {}
-        """The stored facts per subject, read once per add: nothing is written while planning."""
         """Memories added or updated by this add and still current, with their vectors,
         in the order they were decided (the latest last)."""
+        self._stored_about: dict[str | None, list[MemoryItem]] = {}
+        """The stored facts per subject, read once per add: nothing is written while planning."""
+        self._read: dict[str, MemoryItem | None] = {}
+        """Stored memories by id as read once in this add (None: no such id)."""
 
     def get(self, ids: list[str]) -> dict[str, MemoryItem]:
         """The owner's memories among ``ids``, in their planned state (others are left out:
         a store's filter on the ids that are set would also match other owners)."""
-        stored = self.records.get_memories([i for i in ids if i not in self.items])
-        stored.update({i: self.items[i] for i in ids if i in self.items})
-        return {i: item for i, item in stored.items() if self.owner.owns(item)}
+        missing = [i for i in dict.fromkeys(ids) if i not in self.items and i not in self._read]
+        if missing:
+            found = self.records.get_memories(missing)
+            self._read.update((i, found.get(i)) for i in missing)
+        out: dict[str, MemoryItem] = {}
+        for memory_id in ids:
+            item = self.items.get(memory_id) or self._read.get(memory_id)
+            if item is not None and self.owner.owns(item):
+                out[memory_id] = item
+        return out
 
     def put(self, item: MemoryItem, *, new: bool = False, vector: np.ndarray | None = None) -> None:
         """Record the planned state of ``item`` (``new`` for a memory the plan creates)."""

@@ -22,8 +22,10 @@ to search for."""
 
 def _selection(scope: Scope, query: MemoryQuery) -> tuple[str, list[Any]]:
     """The WHERE condition of ``query`` within ``scope`` (alias ``m``)."""
-    cond, params = scope_condition(scope)
-    parts = [cond, f"m.status IN ({marks(query.statuses)})"]
+    keyed = bool(query.ids) or bool(query.hashes)
+    cond, params = scope_condition(scope, keyed=keyed)
+    status = f"{'+' if keyed else ''}m.status IN ({marks(query.statuses)})"
+    parts = [cond, status]
     params += [s.value for s in query.statuses]
     if query.now is not None:
         parts.append("(m.expires_at IS NULL OR m.expires_at > ?)")

@@ -39,12 +39,20 @@ def dt_required(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def scope_condition(scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
-    """SQL condition restricting rows to ``scope`` (every given id must match exactly)."""
+def scope_condition(
+    scope: Scope, alias: str = "m", *, keyed: bool = False
+) -> tuple[str, list[Any]]:
+    """SQL condition restricting rows to ``scope`` (every given id must match exactly).
+
+    ``keyed``: the query also names the rows by a more selective indexed key (an id, a
+    hash), so the scope's columns are kept out of index choice (a unary ``+``). Without
+    statistics SQLite would rate the scope index as selective as the key's and scan the whole
+    scope for each look-up: a cost that grows with the scope."""
     ids = scope.as_filter()
     if not ids:
         return "0", []  # an empty scope selects nothing
-    return " AND ".join(f"{alias}.{k} = ?" for k in ids), list(ids.values())
+    plus = "+" if keyed else ""
+    return " AND ".join(f"{plus}{alias}.{k} = ?" for k in ids), list(ids.values())
 
 
 def row_scope(row: sqlite3.Row) -> Scope:
