@@ -67,6 +67,13 @@ class RetrievalConfig(BaseModel):
     distilled fact is preferred to the raw utterance it came from."""
     redundancy_penalty: float = Field(default=0.6, ge=0, le=1)
     """Multiplier for a memory whose source messages better hits already cover (1 = off)."""
+    similar_penalty: float = Field(default=1.0, ge=0, le=1)
+    """Multiplier for a memory nearly the same (cosine at least ``similar_threshold``) as a
+    better hit from other messages: the same thing said again pushes down what else is known
+    (1 = off)."""
+    similar_threshold: float = Field(default=0.85, ge=0, le=1)
+    similar_window: int = Field(default=50, ge=0)
+    """How many of the best candidates are compared with each other for ``similar_penalty``."""
     rrf_k: int = Field(default=60, ge=1)
     candidates: int = Field(default=100, ge=1)
     """How many candidates each of the dense and the lexical retrievers contributes."""

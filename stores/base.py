@@ -67,7 +67,9 @@ class MemoryQuery:
         kinds: only memories of these kinds.
         subject / attribute: only facts about this subject (case-insensitive) and attribute.
         attributed: only facts that name an attribute.
-        order: ``newest`` (created last first) or ``oldest`` (stored first first).
+        order: ``newest`` (created last first), ``oldest`` (stored first first) or ``any``
+            (whatever order the store finds them in: for counting up to a limit, which then
+            costs the limit, not the scope).
         limit: at most this many.
     """
 
@@ -81,7 +83,7 @@ class MemoryQuery:
     subject: str | None = None
     attribute: str | None = None
     attributed: bool = False
-    order: Literal["newest", "oldest"] = "newest"
+    order: Literal["newest", "oldest", "any"] = "newest"
     limit: int | None = None
 
 
@@ -325,7 +327,8 @@ class RecordStore(RecordReads, Protocol):
 
     def known_entities(self, scope: Scope, names: Sequence[str]) -> dict[str, int]:
         """Which of ``names`` (case-folded) are linked to memories of ``scope``, with how many
-        memories each."""
+        memories each (a store may estimate the count of a large scope from a sample of its
+        most recent memories)."""
         ...
 
     def scope_stats(self, scope: Scope) -> ScopeStats: ...

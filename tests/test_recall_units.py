@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from extractors.offline import OfflineExtractor
@@ -15,7 +16,8 @@ from extractors.sentences import ending
 from hybrid_memory import HybridMemory, MemoryConfig, MemoryKind
 from hybrid_memory.memory.extract import attribute
 from hybrid_memory.memory.question import unnamed
-from hybrid_memory.models import ExtractedFact, MemoryStatus, Message
+from hybrid_memory.memory.ranking import Candidate, Similar, diversify
+from hybrid_memory.models import ExtractedFact, MemoryItem, MemoryStatus, Message
 
 WHEN = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
 EXTRACTOR = OfflineExtractor()
@@ -152,3 +154,43 @@ def test_the_name_free_ranking_can_be_turned_off(tmp_path, real_embedder):
                    user_id="conv")  # fmt: skip
         hits = memory.search("What did Caroline research?", user_id="conv")
         assert hits and all(h.score_details["unnamed"] == 0.0 for h in hits)
+
+
+def _cand(memory_id, sources, kind=MemoryKind.FACT):
+    item = MemoryItem(
+        id=memory_id, memory=memory_id, kind=kind, sources=sources, created_at=WHEN, updated_at=WHEN
+    )
+    return Candidate(item=item)
+
+
+def test_the_same_thing_said_again_gives_way_to_what_else_is_known():
+    pottery = np.array([1.0, 0.0, 0.0])
+    again = np.array([0.96, 0.28, 0.0])  # cosine 0.96 with the first
+    camping = np.array([0.6, 0.0, 0.8])  # cosine 0.6
+    scored = [
+        (_cand("pottery", ["d1"]), 0.9),
+        (_cand("pottery again", ["d7"]), 0.85),
+        (_cand("camping", ["d4"]), 0.8),
+    ]
+    vectors = {"pottery": pottery, "pottery again": again, "camping": camping}
+
+    plain = diversify(scored, 1.0)
+    assert [c.item.id for c, _ in plain] == ["pottery", "pottery again", "camping"]
+    spread = diversify(scored, 1.0, Similar(vectors, threshold=0.85, penalty=0.8))
+    assert [c.item.id for c, _ in spread] == ["pottery", "camping", "pottery again"]
+    assert [round(s, 3) for _, s in spread] == [0.9, 0.8, 0.68]
+    # Below the threshold nothing moves; a memory without a vector is never a repeat.
+    loose = diversify(scored, 1.0, Similar(vectors, threshold=0.97, penalty=0.8))
+    assert [c.item.id for c, _ in loose] == ["pottery", "pottery again", "camping"]
+    partial = diversify(scored, 1.0, Similar({"pottery": pottery}, threshold=0.5, penalty=0.8))
+    assert [c.item.id for c, _ in partial] == ["pottery", "pottery again", "camping"]
+
+
+def test_a_repeat_of_covered_sources_is_damped_once():
+    same = np.array([1.0, 0.0])
+    scored = [
+        (_cand("fact", ["d1"]), 0.9),
+        (_cand("observation", ["d1"], MemoryKind.OBSERVATION), 0.8),
+    ]
+    out = diversify(scored, 0.6, Similar({"fact": same, "observation": same}, 0.85, 0.5))
+    assert [round(s, 3) for _, s in out] == [0.9, 0.48]  # 0.8 x 0.6, not x 0.6 x 0.5

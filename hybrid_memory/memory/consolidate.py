@@ -120,10 +120,10 @@ class Consolidation:
             return {}, {}
         vectors = self.embedder.embed_batch(texts)
         limit = self.config.consolidation.neighbours * 2
-        hits = self._small_scope_neighbours(ws.owner, vectors, limit)
+        in_scope = self.records.scope_stats(ws.owner).count
+        hits = self._small_scope_neighbours(ws.owner, in_scope, vectors, limit)
         if hits is None:
             # Other owners' hits are dropped by the working set, which reads only the owner's.
-            in_scope = self.records.scope_stats(ws.owner).count
             wide = unfiltered_pool(in_scope, self.vectors.count(), limit, self.config.retrieval)
             where = ws.owner.as_filter() if wide is None else {}
             hits = self.vectors.query_many(vectors, where=where, limit=wide or limit)
@@ -131,13 +131,17 @@ class Consolidation:
         return dict(zip(texts, vectors, strict=True)), dict(zip(texts, hits, strict=True))
 
     def _small_scope_neighbours(
-        self, owner: Scope, vectors: np.ndarray, limit: int
+        self, owner: Scope, in_scope: int, vectors: np.ndarray, limit: int
     ) -> list[list[tuple[str, float]]] | None:
         """Neighbours scored exactly from the owner's own ids when it holds at most
         ``retrieval.exact_scope_limit`` current memories (the cost then follows the owner's
         size, not the store's); None when it holds more."""
         most = self.config.retrieval.exact_scope_limit
-        ids = self.records.find_memory_ids(owner, MemoryQuery(statuses=ACTIVE_ONLY, limit=most + 1))
+        if in_scope > most:
+            return None
+        ids = self.records.find_memory_ids(
+            owner, MemoryQuery(statuses=ACTIVE_ONLY, order="any", limit=most + 1)
+        )
         if len(ids) > most:
             return None
         stored = self.vectors.get_vectors(ids)

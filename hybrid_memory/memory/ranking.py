@@ -17,8 +17,11 @@ The final score is scaled to [0, 1]: 1 means ranked first by both retrievers wit
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+import numpy as np
 
 from hybrid_memory.config import RetrievalConfig
 from hybrid_memory.memory.question import Question
@@ -158,8 +161,10 @@ def fuse(
     query: str,
     time_span: tuple[datetime | None, datetime | None] = (None, None),
     question: Question | None = None,
+    vectors_of: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
 ) -> list[tuple[Candidate, float]]:
-    """Score and sort candidates, best first."""
+    """Score and sort candidates, best first (``vectors_of``: the stored vectors of memory
+    ids, for ``similar_penalty``)."""
     question = question or Question()
     named = _subjects(candidates, query)
     if question.topics:
@@ -205,18 +210,46 @@ def fuse(
         }
         scored.append((cand, min(1.0, max(0.0, score))))
     scored.sort(key=lambda pair: (-pair[1], pair[0].item.id))
-    return diversify(scored, config.redundancy_penalty)
+    similar = None
+    if vectors_of is not None and config.similar_penalty < 1.0 and config.similar_window:
+        window = [c.item.id for c, _ in scored[: config.similar_window]]
+        similar = Similar(vectors_of(window), config.similar_threshold, config.similar_penalty)
+    return diversify(scored, config.redundancy_penalty, similar)
+
+
+@dataclass
+class Similar:
+    """Near-duplicates among the best candidates: their vectors, from which cosine they count
+    as the same thing said again, and the multiplier they get."""
+
+    vectors: dict[str, np.ndarray]
+    threshold: float
+    penalty: float
+    chosen: list[np.ndarray] = field(default_factory=list)
+
+    def repeats(self, item: MemoryItem) -> bool:
+        """Whether ``item`` is nearly the same as a hit chosen before it."""
+        vec = self.vectors.get(item.id)
+        if vec is None or not self.chosen:
+            return False
+        return float(np.max(np.stack(self.chosen) @ vec)) >= self.threshold
+
+    def choose(self, item: MemoryItem) -> None:
+        vec = self.vectors.get(item.id)
+        if vec is not None:
+            self.chosen.append(vec)
 
 
 def diversify(
-    scored: list[tuple[Candidate, float]], penalty: float
+    scored: list[tuple[Candidate, float]], penalty: float, similar: Similar | None = None
 ) -> list[tuple[Candidate, float]]:
     """Greedy re-ranking against redundancy: a memory whose source messages are all covered by
     better-ranked memories (the observation and the entity card of an utterance whose fact is
     already listed, or a fact whose whole utterance is) has its score multiplied by
     ``penalty``, so the next hits bring new information. Two facts of one message say different
-    things and do not damp each other."""
-    if penalty >= 1.0 or len(scored) < 2:
+    things and do not damp each other. With ``similar``, a memory from other messages that
+    says nearly what a better hit says (the same thing told again) gets its multiplier."""
+    if (penalty >= 1.0 and similar is None) or len(scored) < 2:
         return scored
     pending = list(scored)
     by_facts: set[str] = set()
@@ -228,12 +261,18 @@ def diversify(
             sources = cand.item.sources
             fact = cand.item.kind == MemoryKind.FACT
             covered = by_others if fact else by_facts | by_others
-            effective = score * penalty if sources and covered.issuperset(sources) else score
+            effective = score
+            if sources and covered.issuperset(sources):
+                effective = score * penalty
+            elif similar is not None and similar.repeats(cand.item):
+                effective = score * similar.penalty
             if effective > best_score:
                 best_index, best_score = index, effective
             if score <= best_score:
                 break  # sorted by raw score: nothing further can beat the best
         cand, _ = pending.pop(best_index)
         (by_facts if cand.item.kind == MemoryKind.FACT else by_others).update(cand.item.sources)
+        if similar is not None:
+            similar.choose(cand.item)
         out.append((cand, best_score))
     return out

@@ -34,6 +34,7 @@ class Search:
         config: RetrievalConfig,
     ):
         self.records = records
+        self.vectors = vectors
         self.embedder = embedder
         self.config = config
         self.candidates = Candidates(records, vectors, config)
@@ -79,6 +80,7 @@ class Search:
             query=request.query,
             time_span=(stats.oldest, stats.newest),
             question=question,
+            vectors_of=self.vectors.get_vectors,
         )
         hits = []
         for cand, score in scored:

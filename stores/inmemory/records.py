@@ -112,7 +112,7 @@ class _Reads:
             if matches(item, query.filter):
                 out.append(item)
         order = self._state.order
-        if query.order == "oldest":
+        if query.order in ("oldest", "any"):
             out.sort(key=lambda i: order[i.id])
         else:
             out.sort(key=lambda i: (i.created_at, order[i.id]), reverse=True)

@@ -49,6 +49,8 @@ def selection(scope: Scope, query: MemoryQuery) -> tuple[str, list[Any]]:
 
 
 def _order(query: MemoryQuery) -> str:
+    if query.order == "any":
+        return ""
     if query.order == "oldest":
         return " ORDER BY m.seq"
     return " ORDER BY m.created_at DESC, m.seq DESC"

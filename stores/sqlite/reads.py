@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from hybrid_memory.models import MemoryItem, Message, Scope
-from stores.base import COMMON_SHARE, MemoryQuery, RunSummary, ScopeStats
+from stores.base import ALL_STATUSES, COMMON_SHARE, MemoryQuery, RunSummary, ScopeStats
 from stores.sqlite.db import Db
 from stores.sqlite.filters import compile_filter
 from stores.sqlite.rows import chunks, dt, marks, row_to_item, scope_condition, ts
@@ -54,6 +54,8 @@ def _selection(scope: Scope, query: MemoryQuery) -> tuple[str, list[Any]]:
 
 
 def _order(query: MemoryQuery) -> str:
+    if query.order == "any":
+        return ""
     if query.order == "oldest":
         return " ORDER BY m.rowid"
     return " ORDER BY m.created_at DESC, m.rowid DESC"
@@ -165,6 +167,15 @@ class SearchReads(Db):
         # FTS5's bm25() is negative (more negative = better); flip it to "higher is better".
         return [(r["id"], -float(r["rank"])) for r in rows]
 
+    def _window(self, where: str, params: list[Any]) -> tuple[int, int]:
+        """How many of the selected memories the sample holds (at most COMMON_SAMPLE), and
+        the lowest rowid among the COMMON_SAMPLE most recent ones."""
+        rows = self._query(
+            f"SELECT m.rowid AS r FROM memories m WHERE {where} ORDER BY m.rowid DESC LIMIT ?",
+            [*params, COMMON_SAMPLE],
+        )
+        return len(rows), int(rows[-1]["r"]) if rows else 0
+
     def _telling(
         self, terms: list[str], where: str, params: list[Any], key: tuple[Any, ...]
     ) -> list[str]:
@@ -174,14 +185,7 @@ class SearchReads(Db):
         with the scope. The counts are kept under ``key`` (the selection without its clock)
         until the store changes (see :meth:`Db._kept`)."""
 
-        def window() -> tuple[int, int]:
-            rows = self._query(
-                f"SELECT m.rowid AS r FROM memories m WHERE {where} ORDER BY m.rowid DESC LIMIT ?",
-                [*params, COMMON_SAMPLE],
-            )
-            return len(rows), int(rows[-1]["r"]) if rows else 0
-
-        size, floor = self._kept((*key, None), window)
+        size, floor = self._kept((*key, None), partial(self._window, where, params))
         cap = int(size * COMMON_SHARE)
 
         def count(term: str) -> int:
@@ -214,26 +218,44 @@ class SearchReads(Db):
         if not folded:
             return {}
         cond, params = scope_condition(scope)
-        rows = self._query(
-            f"""SELECT e.entity AS entity, count(*) AS n FROM memory_entities e JOIN memories m
-            ON m.id = e.memory_id WHERE {cond} AND e.entity IN ({marks(folded)})
-            GROUP BY e.entity""",
-            [*params, *folded],
+        where, all_params = _selection(scope, MemoryQuery(statuses=ALL_STATUSES))
+        size, floor = self._kept(
+            ("window", where, *all_params), partial(self._window, where, all_params)
         )
-        return {r["entity"]: int(r["n"]) for r in rows}
+        if size < COMMON_SAMPLE:
+            floor = 0
+        # The scope's latest memories first, then their links (CROSS JOIN keeps that order):
+        # the cost is the sample's, not the number of links a common name has.
+        rows = self._query(
+            f"""SELECT e.entity AS entity, count(*) AS n FROM memories m CROSS JOIN
+            memory_entities e ON e.memory_id = m.id WHERE {cond} AND m.rowid >= ?
+            AND e.entity IN ({marks(folded)}) GROUP BY e.entity""",
+            [*params, floor, *folded],
+        )
+        scale = 1.0
+        if floor:
+            scale = self.scope_stats(scope).count / max(size, 1)
+        return {r["entity"]: max(1, round(int(r["n"]) * scale)) for r in rows}
 
     def scope_stats(self, scope: Scope) -> ScopeStats:
         """Kept until the store changes: every search asks, and it reads the whole scope."""
         cond, params = scope_condition(scope)
 
         def compute() -> ScopeStats:
-            row = self._query(
-                f"""SELECT count(*) AS n, min(coalesce(m.event_time, m.created_at)) AS lo,
-                max(coalesce(m.event_time, m.created_at)) AS hi FROM memories m
-                WHERE {cond} AND m.status = 'active'""",
-                params,
-            )[0]
-            return ScopeStats(int(row["n"]), dt(row["lo"]), dt(row["hi"]))
+            # Three queries, each of which an index answers (a count over the scope's index
+            # entries, and each end of the time index) where one would read every row.
+            where = f"FROM memories m WHERE {cond} AND m.status = 'active'"
+            n = self._query(f"SELECT count(*) AS n {where}", params)[0]["n"]
+            ends = [
+                self._query(
+                    f"SELECT coalesce(m.event_time, m.created_at) AS t {where} "
+                    f"ORDER BY coalesce(m.event_time, m.created_at) {way} LIMIT 1",
+                    params,
+                )
+                for way in ("ASC", "DESC")
+            ]
+            lo, hi = (rows[0]["t"] if rows else None for rows in ends)
+            return ScopeStats(int(n), dt(lo), dt(hi))
 
         stats: ScopeStats = self._kept(("scope_stats", cond, *params), compute)
         return stats

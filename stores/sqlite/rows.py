@@ -59,8 +59,20 @@ def row_scope(row: sqlite3.Row) -> Scope:
     return Scope(user_id=row["user_id"], agent_id=row["agent_id"], run_id=row["run_id"])
 
 
+def _json(text: str) -> Any:
+    """A stored JSON value; the empty list and object (most memories' metadata and entities)
+    without the parser."""
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    return json.loads(text)
+
+
 def row_to_item(row: sqlite3.Row) -> MemoryItem:
-    return MemoryItem(
+    """The memory of a row. Rows are written from validated items only (``item_params``), so
+    they are not validated again: a search reads hundreds."""
+    return MemoryItem.model_construct(
         id=row["id"],
         memory=row["memory"],
         kind=MemoryKind(row["kind"]),
@@ -68,9 +80,9 @@ def row_to_item(row: sqlite3.Row) -> MemoryItem:
         user_id=row["user_id"],
         agent_id=row["agent_id"],
         run_id=row["run_id"],
-        metadata=json.loads(row["metadata"]),
-        sources=json.loads(row["sources"]),
-        entities=json.loads(row["entities"]),
+        metadata=_json(row["metadata"]),
+        sources=_json(row["sources"]),
+        entities=_json(row["entities"]),
         subject=row["subject"],
         attribute=row["attribute"],
         hash=row["hash"],

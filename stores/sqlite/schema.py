@@ -125,4 +125,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         "a fact's aspect (state, event or plan) and its attribute's value",
     ),
+    Migration(
+        4,
+        (
+            # A scope's latest turns and its turns by message id (turns_scope orders by seq
+            # only within its buffer flag), and the next history seq, at a cost that does
+            # not grow with the scope.
+            "CREATE INDEX IF NOT EXISTS turns_scope_seq ON turns(scope_key, seq)",
+            "CREATE INDEX IF NOT EXISTS turns_message ON turns(scope_key, message_id)",
+            "CREATE INDEX IF NOT EXISTS history_seq ON history(seq)",
+            # The time span of a user's memories from the ends of an index, not a scan.
+            "CREATE INDEX IF NOT EXISTS memories_user_time ON memories(user_id, status, "
+            "coalesce(event_time, created_at))",
+        ),
+        "indexes for look-ups whose cost grew with the scope",
+    ),
 )
