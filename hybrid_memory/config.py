@@ -67,7 +67,7 @@ class RetrievalConfig(BaseModel):
     distilled fact is preferred to the raw utterance it came from."""
     redundancy_penalty: float = Field(default=0.6, ge=0, le=1)
     """Multiplier for a memory whose source messages better hits already cover (1 = off)."""
-    similar_penalty: float = Field(default=1.0, ge=0, le=1)
+    similar_penalty: float = Field(default=0.7, ge=0, le=1)
     """Multiplier for a memory nearly the same (cosine at least ``similar_threshold``) as a
     better hit from other messages: the same thing said again pushes down what else is known
     (1 = off)."""
