@@ -225,19 +225,21 @@ class Similar:
     vectors: dict[str, np.ndarray]
     threshold: float
     penalty: float
-    chosen: list[np.ndarray] = field(default_factory=list)
+    chosen: np.ndarray | None = None
+    """The vectors of the hits chosen so far, one per row."""
 
     def repeats(self, item: MemoryItem) -> bool:
         """Whether ``item`` is nearly the same as a hit chosen before it."""
         vec = self.vectors.get(item.id)
-        if vec is None or not self.chosen:
+        if vec is None or self.chosen is None:
             return False
-        return float(np.max(np.stack(self.chosen) @ vec)) >= self.threshold
+        return float(np.max(self.chosen @ vec)) >= self.threshold
 
     def choose(self, item: MemoryItem) -> None:
         vec = self.vectors.get(item.id)
         if vec is not None:
-            self.chosen.append(vec)
+            row = vec[np.newaxis, :]
+            self.chosen = row if self.chosen is None else np.vstack([self.chosen, row])
 
 
 def diversify(
