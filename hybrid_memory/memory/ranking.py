@@ -217,29 +217,27 @@ def fuse(
     return diversify(scored, config.redundancy_penalty, similar)
 
 
-@dataclass
 class Similar:
     """Near-duplicates among the best candidates: their vectors, from which cosine they count
-    as the same thing said again, and the multiplier they get."""
+    as the same thing said again, and the multiplier they get. Their similarities are computed
+    once; choosing a hit marks the candidates it repeats."""
 
-    vectors: dict[str, np.ndarray]
-    threshold: float
-    penalty: float
-    chosen: np.ndarray | None = None
-    """The vectors of the hits chosen so far, one per row."""
+    def __init__(self, vectors: dict[str, np.ndarray], threshold: float, penalty: float):
+        self.penalty = penalty
+        self._ids = list(vectors)
+        self._index = {memory_id: i for i, memory_id in enumerate(self._ids)}
+        matrix = np.stack([vectors[i] for i in self._ids]) if self._ids else np.zeros((0, 0))
+        self._close = (matrix @ matrix.T) >= threshold if self._ids else np.zeros((0, 0), bool)
+        self._repeated: set[str] = set()
 
     def repeats(self, item: MemoryItem) -> bool:
         """Whether ``item`` is nearly the same as a hit chosen before it."""
-        vec = self.vectors.get(item.id)
-        if vec is None or self.chosen is None:
-            return False
-        return float(np.max(self.chosen @ vec)) >= self.threshold
+        return item.id in self._repeated
 
     def choose(self, item: MemoryItem) -> None:
-        vec = self.vectors.get(item.id)
-        if vec is not None:
-            row = vec[np.newaxis, :]
-            self.chosen = row if self.chosen is None else np.vstack([self.chosen, row])
+        row = self._index.get(item.id)
+        if row is not None:
+            self._repeated.update(self._ids[j] for j in np.flatnonzero(self._close[row]))
 
 
 def diversify(
