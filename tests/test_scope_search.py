@@ -103,3 +103,60 @@ def test_a_large_scope_judges_common_words_by_its_most_recent_memories(tmp_path)
     assert found["tea last"] == {m.id for m in harbour}
     # There 35% do (the harbour walks are the most recent): both words are searched for.
     assert found["tea first"] == {m.id for m in harbour} | {m.id for m in tea if "tea" in m.memory}
+
+
+def _sqlite_work(memory: HybridMemory, call) -> int:
+    """SQLite virtual-machine steps (in tens) that ``call`` costs, over the writer and every
+    pooled reader connection of the record store (a count that does not depend on the
+    machine's speed)."""
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    store = memory.records
+    connections = [store._conn, *store._opened]  # white-box: the store's own connections
+    for conn in connections:
+        conn.set_progress_handler(tick, 10)
+    try:
+        call()
+    finally:
+        for conn in connections:
+            conn.set_progress_handler(None, 0)
+    return steps[0]
+
+
+def test_the_cost_of_an_add_and_a_search_does_not_follow_the_scope_size(tmp_path):
+    # Look-ups by id, hash and message id, a scope's latest turns, the next history number,
+    # a user's facts of one attribute, the scope's time span and the sample that judges common
+    # words each once read the whole scope: an add at 30,000 memories cost five times one at
+    # 1,000. (The query's words are rare in the filler, as in a real scope: BM25 reads the
+    # postings of every word it keeps.)
+    def fill(memory: HybridMemory, start: int, stop: int) -> None:
+        for first in range(start, stop, 500):
+            memory.add(
+                [
+                    {"role": "user", "content": f"Note {i}: {i % 37} dogs out.", "id": f"n{i}"}
+                    for i in range(first, min(stop, first + 500))
+                ],
+                user_id="u",
+                infer=False,
+            )  # fmt: skip
+
+    def one_add(memory: HybridMemory, n: int) -> int:
+        message = {"role": "user", "content": f"I adopted a cat called Miso {n}.", "id": f"m{n}"}
+        return _sqlite_work(memory, lambda: memory.add(message, user_id="u"))
+
+    def one_search(memory: HybridMemory) -> int:
+        return _sqlite_work(memory, lambda: memory.search("What is the cat called?", user_id="u"))
+
+    with HybridMemory(_config(tmp_path)) as memory:
+        fill(memory, 0, 200)
+        memory.search("warm the reader pool", user_id="u")
+        small_add, small_search = one_add(memory, 1), one_search(memory)
+        fill(memory, 200, 2400)  # twelve times the memories
+        big_add, big_search = one_add(memory, 2), one_search(memory)
+    assert small_add > 0 and small_search > 0
+    assert big_add < 3 * small_add, (small_add, big_add)
+    assert big_search < 3 * small_search, (small_search, big_search)

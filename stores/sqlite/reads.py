@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from hybrid_memory.models import MemoryItem, Message, Scope
-from stores.base import ALL_STATUSES, COMMON_SHARE, MemoryQuery, RunSummary, ScopeStats
+from stores.base import COMMON_SHARE, MemoryQuery, RunSummary, ScopeStats
 from stores.sqlite.db import Db
 from stores.sqlite.filters import compile_filter
 from stores.sqlite.rows import chunks, dt, marks, row_to_item, scope_condition, ts
@@ -155,7 +155,7 @@ class SearchReads(Db):
         where, params = _selection(scope, query)
         timeless, timeless_params = _selection(scope, replace(query, now=None))
         key = (timeless, *timeless_params)
-        terms = self._telling(list(dict.fromkeys(terms)), where, params, key)
+        terms = self._telling(list(dict.fromkeys(terms)), scope, where, params, key)
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         rows = self._query(
             f"""SELECT m.id AS id, bm25(memories_fts) AS rank FROM memories_fts
@@ -167,25 +167,37 @@ class SearchReads(Db):
         # FTS5's bm25() is negative (more negative = better); flip it to "higher is better".
         return [(r["id"], -float(r["rank"])) for r in rows]
 
-    def _window(self, where: str, params: list[Any]) -> tuple[int, int]:
-        """How many of the selected memories the sample holds (at most COMMON_SAMPLE), and
-        the lowest rowid among the COMMON_SAMPLE most recent ones."""
-        rows = self._query(
-            f"SELECT m.rowid AS r FROM memories m WHERE {where} ORDER BY m.rowid DESC LIMIT ?",
-            [*params, COMMON_SAMPLE],
-        )
-        return len(rows), int(rows[-1]["r"]) if rows else 0
+    def _window(self, scope: Scope) -> tuple[int, int]:
+        """The sample that judges what is common in ``scope``: how many memories it holds (at
+        most COMMON_SAMPLE) and the lowest rowid among the scope's COMMON_SAMPLE most recent
+        memories (any status; an index on the scope's ids in rowid order serves it)."""
+
+        def compute() -> tuple[int, int]:
+            cond, params = scope_condition(scope)
+            rows = self._query(
+                f"SELECT m.rowid AS r FROM memories m WHERE {cond} ORDER BY m.rowid DESC LIMIT ?",
+                [*params, COMMON_SAMPLE],
+            )
+            return len(rows), int(rows[-1]["r"]) if rows else 0
+
+        window: tuple[int, int] = self._kept(("window", scope.key), compute)
+        return window
 
     def _telling(
-        self, terms: list[str], where: str, params: list[Any], key: tuple[Any, ...]
+        self,
+        terms: list[str],
+        scope: Scope,
+        where: str,
+        params: list[Any],
+        key: tuple[Any, ...],
     ) -> list[str]:
         """``terms`` without those found in more than COMMON_SHARE of the selected memories
-        (all of them when every term is). A selection of more than COMMON_SAMPLE memories is
+        (all of them when every term is). A scope of more than COMMON_SAMPLE memories is
         judged by its COMMON_SAMPLE most recent ones, so the cost of a new word does not grow
         with the scope. The counts are kept under ``key`` (the selection without its clock)
         until the store changes (see :meth:`Db._kept`)."""
 
-        size, floor = self._kept((*key, None), partial(self._window, where, params))
+        size, floor = self._window(scope)
         cap = int(size * COMMON_SHARE)
 
         def count(term: str) -> int:
@@ -218,10 +230,7 @@ class SearchReads(Db):
         if not folded:
             return {}
         cond, params = scope_condition(scope)
-        where, all_params = _selection(scope, MemoryQuery(statuses=ALL_STATUSES))
-        size, floor = self._kept(
-            ("window", where, *all_params), partial(self._window, where, all_params)
-        )
+        size, floor = self._window(scope)
         if size < COMMON_SAMPLE:
             floor = 0
         # The scope's latest memories first, then their links (CROSS JOIN keeps that order):

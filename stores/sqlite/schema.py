@@ -134,6 +134,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX IF NOT EXISTS turns_scope_seq ON turns(scope_key, seq)",
             "CREATE INDEX IF NOT EXISTS turns_message ON turns(scope_key, message_id)",
             "CREATE INDEX IF NOT EXISTS history_seq ON history(seq)",
+            # A user's current facts of one attribute (the subject is compared case-folded,
+            # which no index serves), found without reading the user's other memories.
+            "CREATE INDEX IF NOT EXISTS memories_user_attr ON memories(user_id, status, attribute)",
+            # A user's most recent memories, whatever their status (the sample that judges
+            # which words and names are common), from the end of an index.
+            "CREATE INDEX IF NOT EXISTS memories_user_recent ON memories(user_id, rowid)",
             # The time span of a user's memories from the ends of an index, not a scan.
             "CREATE INDEX IF NOT EXISTS memories_user_time ON memories(user_id, status, "
             "coalesce(event_time, created_at))",
