@@ -210,11 +210,19 @@ def fuse(
         }
         scored.append((cand, min(1.0, max(0.0, score))))
     scored.sort(key=lambda pair: (-pair[1], pair[0].item.id))
-    similar = None
-    if vectors_of is not None and config.similar_penalty < 1.0 and config.similar_window:
-        window = [c.item.id for c, _ in scored[: config.similar_window]]
-        similar = Similar(vectors_of(window), config.similar_threshold, config.similar_penalty)
-    return diversify(scored, config.redundancy_penalty, similar)
+    return diversify(scored, config.redundancy_penalty, _similar(scored, config, vectors_of))
+
+
+def _similar(
+    scored: list[tuple[Candidate, float]],
+    config: RetrievalConfig,
+    vectors_of: Callable[[list[str]], dict[str, np.ndarray]] | None,
+) -> Similar | None:
+    """The near-duplicate check over the best candidates, when it is on."""
+    if vectors_of is None or config.similar_penalty >= 1.0 or not config.similar_window:
+        return None
+    window = [c.item.id for c, _ in scored[: config.similar_window]]
+    return Similar(vectors_of(window), config.similar_threshold, config.similar_penalty)
 
 
 class Similar:
