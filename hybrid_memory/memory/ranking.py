@@ -235,7 +235,10 @@ class Similar:
         self._ids = list(vectors)
         self._index = {memory_id: i for i, memory_id in enumerate(self._ids)}
         matrix = np.stack([vectors[i] for i in self._ids]) if self._ids else np.zeros((0, 0))
-        self._close = (matrix @ matrix.T) >= threshold if self._ids else np.zeros((0, 0), bool)
+        # einsum, not a BLAS product: BLAS worker threads woken for a 50 x 50 product keep
+        # spinning and take the cores the query embedding needs (search doubled its time).
+        close = np.einsum("ik,jk->ij", matrix, matrix) >= threshold
+        self._close = close if self._ids else np.zeros((0, 0), bool)
         self._repeated: set[str] = set()
 
     def repeats(self, item: MemoryItem) -> bool:
