@@ -197,8 +197,17 @@ class SearchReads(Db):
         with the scope. The counts are kept under ``key`` (the selection without its clock)
         until the store changes (see :meth:`Db._kept`)."""
 
-        size, floor = self._window(scope)
-        cap = int(size * COMMON_SHARE)
+        _, floor = self._window(scope)
+
+        def selected() -> int:
+            # The selection's memories within the sample (a filter may keep few of them).
+            row = self._query(
+                f"SELECT count(*) AS n FROM memories m WHERE {where} AND m.rowid >= ?",
+                [*params, floor],
+            )
+            return int(row[0]["n"])
+
+        cap = int(self._kept((*key, None), selected) * COMMON_SHARE)
 
         def count(term: str) -> int:
             # The full-text index is read first (a join lets SQLite run the MATCH once per
