@@ -96,6 +96,29 @@ def test_tight_budget_keeps_the_newest_turns_and_best_memories():
         assert ctx.summary.endswith("Ana visited place 14.")
 
 
+def test_room_a_tier_leaves_goes_to_the_best_memories_before_older_turns():
+    # No summary and no profile: their shares are free. The recent turns keep their own share
+    # (a contiguous tail); the free room goes to memories ranked by relevance first.
+    long_recent = [
+        turn(i, f"Turn {i}: we talked about the museum and the weather.") for i in range(60)
+    ]
+    ctx = build_context(
+        hits=HITS, summary="", recent=long_recent, token_budget=1000, counter=COUNTER
+    )
+    assert ctx.tokens <= 1000
+    assert ctx.sections["recent"] <= 0.30 * 1000
+    assert ctx.sections["memories"] > 0.40 * 1000
+    assert [h.id for h in ctx.memories] == [f"h{i}" for i in range(len(ctx.memories))]
+    kept = [m["content"] for m in ctx.recent]
+    assert kept == [c["content"] for _, c in long_recent][-len(kept) :]
+    # with few memories, the room they leave still goes to the conversation
+    few = build_context(
+        hits=HITS[:2], summary="", recent=long_recent, token_budget=1000, counter=COUNTER
+    )
+    assert few.sections["recent"] > 0.30 * 1000
+    assert len(few.memories) == 2
+
+
 def test_estimates_are_labelled():
     counter = TokenCounter.for_model("claude-3-5-sonnet-20241022")
     ctx = build_context(

@@ -14,7 +14,8 @@ Layout of the result (OpenAI chat messages):
 Packing: the budget is shared between the tiers (profile 15%, memories 40%, recent turns 30%,
 summary 15% by default); each tier is filled in its own order of importance (memories by score;
 turns and summary sentences newest first, as a contiguous tail), then the room one tier leaves is
-offered to the conversation first, then to the profile and to more memories last. Observations
+offered to more memories first (they are ranked by relevance to the query; older turns only by
+recency), then to the conversation, the summary and the profile. Observations
 of messages that are already included verbatim as recent turns are skipped. The final message
 list is counted exactly with the model's tokenizer and items are removed (least relevant first)
 until it fits, so ``tokens <= token_budget`` holds for every budget, including tiny ones (down to
@@ -193,13 +194,14 @@ class _Packing:
                 break  # turns and summary stay a contiguous tail of the conversation
 
     def allocate(self, available: int, shares: dict[str, float]) -> None:
-        """Each tier fills its share; the room one tier leaves goes to the conversation first,
-        then to the profile, then to more memories."""
+        """Each tier fills its share; the room one tier leaves goes to more memories first (ranked
+        by relevance, where older turns are only older), then to the conversation, the summary
+        and the profile."""
         if available <= 0:
             return
         for tier in TIERS:
             self.fill(tier, int(available * shares.get(tier, 0.0)))
-        for tier in ("recent", "summary", "profile", "memories"):
+        for tier in ("memories", "recent", "summary", "profile"):
             room = available - sum(self.spent.values())
             if room > 0:
                 self.fill(tier, self.spent[tier] + room)
