@@ -41,6 +41,30 @@ def _clean_value(value: str) -> str:
     return re.sub(r"\s+(?:now|too|as well|again|lately|recently|though)$", "", value)
 
 
+# A value made of these words alone, or ending in one, names nothing: an elided object ("I love
+# to."), a clause ("made me who I am") or a cut-off phrase ("joined a new LGBTQ group").
+_FUNCTION_WORDS = frozenset(
+    "a an the to of in on at for with by from about into as and or but so than this that these "
+    "those it its them they he she him her his hers me my mine you your yours we us our ours "
+    "their who whom whose which what where when why how there here some any all one ones own "
+    "new such".split()
+)
+_DANGLING = _FUNCTION_WORDS - {"it", "them", "him", "her", "me", "you", "us", "mine", "yours",
+                               "hers", "ours", "there", "here", "all", "one", "ones"}  # fmt: skip
+_CLAUSE_START = frozenset("who whom whose which what where why how those these".split())
+
+
+def hollow(value: str) -> bool:
+    """Whether ``value`` names nothing a reader could use (see :data:`_FUNCTION_WORDS`)."""
+    words = re.findall(r"[\w'’-]+", value.lower())
+    return (
+        not words
+        or all(w in _FUNCTION_WORDS for w in words)
+        or words[-1] in _DANGLING
+        or words[0] in _CLAUSE_START
+    )
+
+
 def _article(value: str) -> str:
     return "an" if value[:1].lower() in "aeiou" else "a"
 
@@ -56,7 +80,9 @@ def _rule_candidates(clause: str, subject: str) -> Iterator[Candidate]:
         for match in pattern.finditer(clause):
             groups = match.groupdict()
             value = _clean_value(groups.get("v") or "")
-            if groups.get("v") is not None and (len(value) < 2 or NOT_A_VALUE.match(value)):
+            if groups.get("v") is not None and (
+                len(value) < 2 or NOT_A_VALUE.match(value) or hollow(value)
+            ):
                 continue
             fields = {**groups, "v": value, "s": subject, "a": _article(value)}
             words = value.split()

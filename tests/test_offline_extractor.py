@@ -331,3 +331,30 @@ def test_one_subject_with_two_present_verbs_states_two_things(text, expected):
     # no compound fact that a later update of one value could not replace
     assert not [f.text for f in found if " and " in f.text], [f.text for f in found]
     assert not [f.text for f in found if f.text.endswith("..")]
+
+
+@pytest.mark.parametrize(
+    ("text", "hollow"),
+    [
+        ("Yeah, I love to.", "Caroline likes to."),
+        ("Their encouragement made me who I am.", "Caroline works as a who Caroline is."),
+        ("I just joined a new LGBTQ activist group last Tues.", "Caroline works at a new."),
+    ],
+)
+def test_an_attribute_value_that_names_nothing_is_no_fact(text, hollow):
+    said = [f.text for f in facts(text)]
+    assert hollow not in said
+    assert not any(f.attribute and f.value and f.value.split()[-1] in {"to", "new", "am"}
+                   for f in facts(text))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I love to travel.", ("likes", "to travel")),
+        ("I work at the hospital.", ("employer", "the hospital")),
+        ("I joined Fjordform last week.", ("employer", "Fjordform")),
+    ],
+)
+def test_a_value_with_content_is_kept(text, expected):
+    assert expected in attrs(text)
