@@ -147,3 +147,14 @@ def test_budget_is_never_exceeded(budget, n_hits, n_turns, with_summary):
     assert sum(ctx.sections.values()) == ctx.tokens
     included = len(ctx.memories) + len(ctx.recent) + (1 if ctx.summary else 0)
     assert (included == 0) == (ctx.messages == [])
+
+
+def test_an_utterance_s_own_date_is_shown_once():
+    said = hit(1, "On 2 January 2024, Ana said: the museum opens at nine.")  # dated 2 January
+    other = hit(2, "On 5 March 2020, Ana said: the museum opened.")  # not the memory's date
+    ctx = build_context(
+        hits=[said, other], summary="", recent=[], token_budget=500, counter=COUNTER
+    )
+    body = ctx.messages[0]["content"]
+    assert "- [2024-01-02] Ana said: the museum opens at nine." in body
+    assert "- [2024-01-03] On 5 March 2020, Ana said: the museum opened." in body

@@ -65,10 +65,13 @@ def memory_line(hit: MemoryItem) -> str:
     so, with the date it ended."""
     when = hit.event_time or hit.valid_from
     prefix = f"[{when:%Y-%m-%d}] " if when is not None else ""
+    text = hit.memory
+    if when is not None and text.startswith(dated := f"On {when.day} {when:%B %Y}, "):
+        text = text[len(dated) :]  # an utterance's own date, as the bullet already shows it
     suffix = ""
     if hit.valid_to is not None:
         suffix = f" (until {hit.valid_to:%Y-%m-%d}; no longer current)"
-    return f"- {prefix}{as_data(hit.memory)}{suffix}"
+    return f"- {prefix}{as_data(text)}{suffix}"
 
 
 def profile_line(item: MemoryItem) -> str:
