@@ -263,15 +263,14 @@ def diversify(
     if (penalty >= 1.0 and similar is None) or len(scored) < 2:
         return scored
     pending = list(scored)
-    by_facts: set[str] = set()
-    by_others: set[str] = set()
+    by_others: set[str] = set()  # sources of the chosen memories that are not facts
+    by_any: set[str] = set()  # sources of every chosen memory (kept, not rebuilt per look)
     out: list[tuple[Candidate, float]] = []
     while pending:
         best_index, best_score = 0, -1.0
         for index, (cand, score) in enumerate(pending):
             sources = cand.item.sources
-            fact = cand.item.kind == MemoryKind.FACT
-            covered = by_others if fact else by_facts | by_others
+            covered = by_others if cand.item.kind == MemoryKind.FACT else by_any
             effective = score
             if sources and covered.issuperset(sources):
                 effective = score * penalty
@@ -282,7 +281,9 @@ def diversify(
             if score <= best_score:
                 break  # sorted by raw score: nothing further can beat the best
         cand, _ = pending.pop(best_index)
-        (by_facts if cand.item.kind == MemoryKind.FACT else by_others).update(cand.item.sources)
+        by_any.update(cand.item.sources)
+        if cand.item.kind != MemoryKind.FACT:
+            by_others.update(cand.item.sources)
         if similar is not None:
             similar.choose(cand.item)
         out.append((cand, best_score))
