@@ -29,4 +29,4 @@ test: lint
 	$(VENV)/bin/pytest
 
 bench: setup
-	$(PY) -m benchmarks locomo --data ../shared/locomo/locomo10_dev.json --out benchmarks/results/locomo --previous benchmarks/reports/locomo/previous-release.json
+	$(PY) -m benchmarks locomo --data ../shared/locomo/locomo10_dev.json --out benchmarks/results/locomo --previous benchmarks/reports/locomo/previous-release.json --readme README.md

@@ -600,6 +600,44 @@ def _rows(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return rows
 
 
+SHOWN_AS = {
+    "hybrid": "**hybrid-memory**",
+    "dense": "dense over raw turns",
+    "bm25": "BM25 over raw turns",
+    "rrf": "RRF of dense + BM25",
+    "last_n": "last turns that fit",
+    "mem0": "Mem0 (`infer=False`)",
+    "mem0_infer": "Mem0 (its own LLM extraction)",
+}
+README_MARK = "<!-- locomo-table -->"
+
+
+def _shown(name: str) -> str:
+    if name.startswith("hybrid ("):
+        return "hybrid-memory, " + name[len("hybrid (") : -1]
+    return SHOWN_AS.get(name, name)
+
+
+def write_readme_table(path: Path, result: dict[str, Any]) -> None:
+    """Replace the table after ``README_MARK`` in ``path`` (up to the first blank line) with
+    this run's :func:`summary_table`."""
+    text = path.read_text(encoding="utf-8")
+    start = text.find(README_MARK)
+    if start < 0:
+        raise ValueError(f"{path} has no {README_MARK} line to put the table after")
+    head = start + len(README_MARK) + 1
+    end = text.find("\n\n", head)
+    end = len(text) if end < 0 else end
+    path.write_text(text[:head] + "\n".join(summary_table(result)) + text[end:], encoding="utf-8")
+
+
+def _text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
 def summary_table(result: dict[str, Any]) -> list[str]:
     """One table: recall, recall@10 per category, context recall at 1,000 tokens and the cost
     of the top-10 texts for every system (the README's table)."""
@@ -614,7 +652,7 @@ def summary_table(result: dict[str, Any]) -> list[str]:
         r = entry["recall"]
         ctx = entry.get("context_recall", {}).get("all@1000", "-")
         lines.append(
-            f"| {name} | {r['all@5']} | {r['all@10']} | "
+            f"| {_shown(name)} | {r['all@5']} | {r['all@10']} | "
             + " | ".join(str(r.get(f"{c}@10", "")) for c in cats)
             + f" | {ctx} | {entry['mean_top10_tokens']} |"
         )
@@ -801,6 +839,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--previous-label", default="previous release", help="how the report names it"
     )
     parser.add_argument(
+        "--readme",
+        type=Path,
+        help=f"a Markdown file whose table after the line {README_MARK} is replaced by this "
+        "run's (e.g. README.md)",
+    )
+    parser.add_argument(
         "--pipeline",
         choices=["auto", "offline", "llm"],
         default="auto",
@@ -829,6 +873,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             earlier = json.loads(args.previous.read_text(encoding="utf-8"))["systems"]["hybrid"]
         except (OSError, ValueError, KeyError) as exc:
             parser.error(f"--previous {args.previous}: no hybrid run in a results.json ({exc})")
+    if args.readme is not None and README_MARK not in _text_or_empty(args.readme):
+        parser.error(f"--readme {args.readme}: no {README_MARK} line to put the table after")
     unavailable: dict[str, str] = {}
     if "mem0" in systems:
         import importlib.util
@@ -883,6 +929,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "report.md").write_text(markdown(result, command))
     for path in plots(result, args.out):
         print(f"wrote {path}")
+    if args.readme is not None:
+        write_readme_table(args.readme, result)
+        print(f"wrote the table of {args.readme}")
     print(markdown(result, command))
     return 0
 

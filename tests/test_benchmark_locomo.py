@@ -81,12 +81,42 @@ def test_the_report_puts_the_previous_release_beside_this_run(tmp_path):
     report = (second / "report.md").read_text()
     summary = report.split("## Summary", 1)[1].split("##", 1)[0]
     rows = [line for line in summary.splitlines() if line.startswith("| ")]
-    assert [r.split(" | ")[0] for r in rows] == ["| system", "| hybrid", "| hybrid (v0.4)", "| rrf"]
+    assert [r.split(" | ")[0] for r in rows] == [
+        "| system",
+        "| **hybrid-memory**",
+        "| hybrid-memory, v0.4",
+        "| RRF of dense + BM25",
+    ]
     cells = rows[2].strip("| ").split(" | ")
     assert cells[1:3] == [str(earlier["recall"]["all@5"]), str(earlier["recall"]["all@10"])]
     assert cells[3] == str(earlier["recall"]["multi-hop@10"])
     with pytest.raises(SystemExit):
         locomo.main([*args, "hybrid", "--out", str(second), "--previous", str(tmp_path / "no")])
+
+
+def test_the_run_rewrites_the_readme_table_and_nothing_else(tmp_path):
+    readme = tmp_path / "README.md"
+    before, after = "# Title\n\nIntro.\n\n" + locomo.README_MARK + "\n", "\n\nMore text.\n"
+    readme.write_text(before + "| old | table |\n|---|---|\n| x | 1 |" + after)
+    args = ["--data", str(FIXTURE), "--embedder", "hashing", "--no-progress", "--systems"]
+    out = tmp_path / "out"
+    assert locomo.main([*args, "hybrid,bm25", "--out", str(out), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith(before) and text.endswith(after)
+    table = text[len(before) : -len(after)].splitlines()
+    result = json.loads((out / "results.json").read_text())
+    assert table == locomo.summary_table(result)
+    assert [row.split(" | ")[0] for row in table[2:]] == [
+        "| **hybrid-memory**",
+        "| BM25 over raw turns",
+    ]
+    assert table[2].split(" | ")[2] == str(result["systems"]["hybrid"]["recall"]["all@10"])
+    bare = tmp_path / "bare.md"
+    bare.write_text("no mark here\n")
+    with pytest.raises(ValueError, match="locomo-table"):
+        locomo.write_readme_table(bare, result)
+    with pytest.raises(SystemExit):  # refused before the run, not after it
+        locomo.main([*args, "hybrid", "--out", str(out), "--readme", str(bare)])
 
 
 def test_mem0_and_hybrid_side_by_side_with_the_real_model(real_embedder):
