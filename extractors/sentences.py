@@ -99,12 +99,31 @@ def _informative(sentence: str) -> bool:
     return len(content) >= 2
 
 
+# A subordinate clause left on its own when its sentence was split ("Since our last chat",
+# "By sharing my stories", "When I look after myself"): it qualifies a statement it no longer
+# has. A date after the word makes it a phrase of a whole sentence ("Since 2019 I ...").
+_SUBORDINATE = re.compile(
+    r"^(?:much\s+)?(?:since|when|whenever|because|by|if|although|though|while|until|unless)\s+"
+    r"(?!\d|then\b|now\b|(?:last|next|this)\s+(?:year|month|week|summer|winter|spring|fall|"
+    r"autumn)\b)[^,;:]*$",
+    re.IGNORECASE,
+)
+_CLAUSE_SUBJECT = re.compile(r"\b(?:I|we|you|he|she|they|it)\b", re.IGNORECASE)
+
+
+def fragment(sentence: str) -> bool:
+    """Whether ``sentence`` is a subordinate clause without the statement it belonged to."""
+    rest = strip_interjections(sentence).strip().rstrip(".!")
+    return bool(_SUBORDINATE.match(rest)) and len(_CLAUSE_SUBJECT.findall(rest)) <= 1
+
+
 def worth_a_fact(sentence: str, *, first_person: bool = True) -> bool:
     """Whether ``sentence`` (a statement) says enough to be kept as a fact: informative, not a
-    reaction to the other person, and (with ``first_person``) about the speaker."""
+    reaction to the other person, not a fragment, and (with ``first_person``) about the
+    speaker."""
     if first_person and not _FIRST_PERSON.search(sentence):
         return False
-    if not _informative(sentence):
+    if not _informative(sentence) or fragment(sentence):
         return False
     return not PLEASANTRY.match(strip_interjections(sentence))
 

@@ -358,3 +358,26 @@ def test_an_attribute_value_that_names_nothing_is_no_fact(text, hollow):
 )
 def test_a_value_with_content_is_kept(text, expected):
     assert expected in attrs(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("Since our last chat, I've been looking into counseling.", "Since Caroline's last chat."),
+        ("I saw it by sharing. By sharing my stories.", "By sharing Caroline's stories."),
+        ("Whenever I hear this jam.", "Whenever Caroline hears this jam."),
+    ],
+)
+def test_a_subordinate_clause_on_its_own_is_no_fact(text, fragment):
+    assert fragment not in [f.text for f in facts(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Since 2019 I have lived in Oslo.", "Since 2019 Caroline has lived in Oslo."),
+        ("When I moved to Oslo I got a job at a bakery.", "Caroline got a job at a bakery"),
+    ],
+)
+def test_a_sentence_that_starts_with_a_date_or_holds_its_main_clause_is_kept(text, kept):
+    assert any(kept in f.text for f in facts(text)), [f.text for f in facts(text)]
