@@ -69,6 +69,18 @@ class _Turn:
     seen: set[str] = field(default_factory=set)  # fact texts already produced
 
 
+_REPLYING = re.compile(r' \(replying to [^:"]{1,80}: ".*"\)$', re.DOTALL)
+_SHARED_END = re.compile(r"\s*\[shared [^\]]*\]\.?$")
+
+
+def asks(observation: str) -> bool:
+    """Whether an observation, as :class:`OfflineExtractor` writes it ("On <day>, <speaker>
+    said: <utterance> (replying to ...)"), is of an utterance that ends by asking something:
+    the reply to it then holds the answer."""
+    said = _REPLYING.sub("", observation.strip())
+    return _SHARED_END.sub("", said).rstrip().endswith("?")
+
+
 def _fact_text(text: str) -> str:
     return text.strip().rstrip("!?.") + "."
 

@@ -64,6 +64,8 @@ class MemoryQuery:
         now: hide memories whose ``expires_at`` is at or before this time.
         ids / hashes: only these memory ids / content hashes.
         sources: only memories drawn from at least one of these message ids.
+        replying_to: only memories whose first source is one of these message ids (the
+            observation of a reply lists the turn it answers first; an index serves it).
         kinds: only memories of these kinds.
         subject / attribute: only facts about this subject (case-insensitive) and attribute.
         attributed: only facts that name an attribute.
@@ -79,6 +81,7 @@ class MemoryQuery:
     ids: tuple[str, ...] | None = None
     hashes: tuple[str, ...] | None = None
     sources: tuple[str, ...] | None = None
+    replying_to: tuple[str, ...] | None = None
     kinds: tuple[MemoryKind, ...] | None = None
     subject: str | None = None
     attribute: str | None = None

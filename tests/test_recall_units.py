@@ -194,3 +194,75 @@ def test_a_repeat_of_covered_sources_is_damped_once():
     ]
     out = diversify(scored, 0.6, Similar({"fact": same, "observation": same}, 0.85, 0.5))
     assert [round(s, 3) for _, s in out] == [0.9, 0.48]  # 0.8 x 0.6, not x 0.6 x 0.5
+
+
+def _stored(tmp_path, *items):
+    from stores.sqlite import SQLiteRecordStore
+
+    records = SQLiteRecordStore(tmp_path / "memory.db")
+    with records.unit_of_work() as uow:
+        for item in items:
+            uow.insert_memory(item)
+    return records
+
+
+def _obs(memory_id, text, sources, user="u", **extra):
+    return MemoryItem(id=memory_id, memory=text, kind=MemoryKind.OBSERVATION, sources=sources,
+                      user_id=user, hash=f"h-{memory_id}", created_at=WHEN, updated_at=WHEN,
+                      **extra)  # fmt: skip
+
+
+def test_asks_reads_the_utterance_of_an_observation():
+    from extractors.offline import asks
+
+    asked = msg("That's lovely! What did you paint last week?", "d1", "Melanie")
+    reply = msg("A sunset. Do you like it? [shared an image: a lake]", "d2", "Caroline")
+    told = msg("A sunset over the lake.", "d3", "Caroline")
+    assert asks(observation([asked]).text)
+    assert asks(observation([reply], context=[asked]).text)  # the image is not what it says
+    assert not asks(observation([told], context=[asked]).text)  # only the quote asks
+
+
+def test_a_hit_that_asks_brings_its_answer_right_after_it(tmp_path):
+    from hybrid_memory.memory.candidates import SearchRequest
+    from hybrid_memory.memory.exchanges import with_answers
+    from hybrid_memory.models import Scope
+
+    question = _obs("q", "On 8 May 2023, Mel said: Nice! What does it mean to you?", ["d0"])
+    answer = _obs("a", 'On 8 May 2023, Caro said: Freedom. (replying to Mel: "What ...?")',
+                  ["d0", "d1"])  # fmt: skip
+    late = _obs("late", "On 8 May 2023, Mel said: Where did you go then?", ["d5"])
+    late_reply = _obs("lr", "On 8 May 2023, Caro said: To Oslo.", ["d5", "d6"])
+    elsewhere = _obs("bob", "On 8 May 2023, Bo said: Mine means nothing.", ["d0", "d9"], user="bob")
+    others = [_obs(f"x{i}", f"On 8 May 2023, Mel said: thing {i}.", [f"e{i}"]) for i in range(4)]
+    records = _stored(tmp_path, question, answer, late, late_reply, elsewhere, *others)
+    scored = [(Candidate(item=question), 0.9)] + [
+        (Candidate(item=x), 0.8 - i / 10) for i, x in enumerate([*others, late])
+    ]
+    request = SearchRequest(Scope(user_id="u"), "q", limit=3, filter=None, threshold=None,
+                            include_superseded=None)  # fmt: skip
+    out = with_answers(records, request, scored, WHEN + timedelta(days=1))
+    assert [c.item.id for c, _ in out] == ["q", "a", "x0", "x1", "x2", "x3", "late"]
+    assert out[1][1] == 0.9 and out[1][0].details == {"answers": 1.0}
+    # an answer that ranked lower moves up, once; another user's reply never comes
+    scored.insert(3, (Candidate(item=answer), 0.7))
+    out = with_answers(records, request, scored, WHEN + timedelta(days=1))
+    assert [c.item.id for c, _ in out] == ["q", "a", "x0", "x1", "x2", "x3", "late"]
+    # a question beyond the hits asked for is left alone (the late one is 6th of 3)
+    assert "lr" not in [c.item.id for c, _ in out]
+    records.close()
+
+
+def test_following_replies_can_be_turned_off(tmp_path, hashing_embedder):
+    def run(follow: bool) -> list:
+        config = MemoryConfig(data_dir=tmp_path / str(follow), embedder=hashing_embedder)
+        config.retrieval.follow_replies = follow
+        with HybridMemory(config) as memory:
+            memory.add(msg("Nice drawing! What does it mean to you?", "d0", "Mel"), user_id="u")
+            memory.add(msg("Freedom, and being true to myself.", "d1", "Caro",
+                           WHEN + timedelta(minutes=1)), user_id="u")  # fmt: skip
+            return memory.search("What does the drawing mean?", user_id="u", limit=10)
+
+    on, off = run(True), run(False)
+    assert any(h.score_details.get("answers") == 1.0 and h.sources == ["d0", "d1"] for h in on)
+    assert not any("answers" in h.score_details for h in off)

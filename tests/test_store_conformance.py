@@ -232,6 +232,25 @@ def test_query_fields(records):
     assert records.find_memories(scope, MemoryQuery(ids=())) == []
 
 
+def test_replies_are_found_by_the_turn_they_answer(records):
+    put(
+        records,
+        item("q", kind=MemoryKind.OBSERVATION, sources=["m0", "m1"], hash="hq"),
+        item("a", kind=MemoryKind.OBSERVATION, sources=["m1", "m2"], hash="ha"),
+        item("f", kind=MemoryKind.FACT, sources=["m2"], hash="hf"),
+        item("other", kind=MemoryKind.OBSERVATION, sources=["m1", "m3"], user_id="bob"),
+        item("none", kind=MemoryKind.OBSERVATION, sources=[], hash="hn"),
+    )
+    scope = Scope(user_id="alice")
+    replies = MemoryQuery(replying_to=("m1",), kinds=(MemoryKind.OBSERVATION,))
+    assert ids(records.find_memories(scope, replies)) == ["a"]  # not q, whose m1 is second
+    firsts = MemoryQuery(replying_to=("m2", "m0"))
+    assert sorted(ids(records.find_memories(scope, firsts))) == ["f", "q"]
+    assert ids(records.find_memories(Scope(user_id="bob"), replies)) == ["other"]
+    assert records.find_memories(scope, MemoryQuery(replying_to=())) == []
+    assert records.find_memories(scope, MemoryQuery(replying_to=("m9",))) == []
+
+
 # Every filter case with the ids it must select, whatever the backend (filters.py semantics).
 FILTER_ROWS = [
     item("a", kind=MemoryKind.FACT, metadata={"category": "food", "priority": 1, "tags": "spicy"}),

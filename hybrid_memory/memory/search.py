@@ -1,4 +1,5 @@
-"""Search: what the query asks → candidates (dense, lexical, entity) → rank → hits; and the merged
+"""Search: what the query asks → candidates (dense, lexical, entity) → rank → the answers to hits
+that ask (:mod:`~hybrid_memory.memory.exchanges`) → hits; and the merged
 context of a query (the profile, hits, the run's summary and recent turns) packed into a token
 budget.
 
@@ -14,6 +15,7 @@ from hybrid_memory.config import RetrievalConfig
 from hybrid_memory.embeddings import Embedder, QueryVectors
 from hybrid_memory.memory.candidates import Candidates, SearchRequest
 from hybrid_memory.memory.context import build_context
+from hybrid_memory.memory.exchanges import with_answers
 from hybrid_memory.memory.profile import profile
 from hybrid_memory.memory.question import Question, Questions, masked, unnamed
 from hybrid_memory.memory.ranking import asks_about_past, fuse
@@ -82,6 +84,8 @@ class Search:
             question=question,
             vectors_of=self.vectors.get_vectors,
         )
+        if self.config.follow_replies:
+            scored = with_answers(self.records, request, scored, now)
         hits = []
         for cand, score in scored:
             if request.threshold is not None and score < request.threshold:

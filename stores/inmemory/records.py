@@ -99,6 +99,10 @@ class _Reads:
                 continue
             if query.sources is not None and not set(item.sources) & set(query.sources):
                 continue
+            if query.replying_to is not None and (
+                not item.sources or item.sources[0] not in query.replying_to
+            ):
+                continue
             if query.kinds is not None and item.kind not in query.kinds:
                 continue
             if query.subject is not None and (

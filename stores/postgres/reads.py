@@ -33,6 +33,9 @@ def selection(scope: Scope, query: MemoryQuery) -> tuple[str, list[Any]]:
     if query.sources is not None:
         parts.append("m.sources ?| %s")
         params.append(list(query.sources))
+    if query.replying_to is not None:
+        parts.append("(m.sources ->> 0) = ANY(%s)")  # served by the first-source indexes
+        params.append(list(query.replying_to))
     if query.kinds is not None:
         parts.append("m.kind = ANY(%s)")
         params.append([k.value for k in query.kinds])

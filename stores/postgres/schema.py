@@ -111,4 +111,13 @@ _V1 = (
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, _V1, "memories with full-text search, entities, history, turns, audit, outbox"),
+    Migration(
+        2,
+        (
+            "CREATE INDEX IF NOT EXISTS memories_user_first_source ON {s}.memories "
+            "(user_id, (sources ->> 0))",
+            "CREATE INDEX IF NOT EXISTS memories_first_source ON {s}.memories ((sources ->> 0))",
+        ),
+        "indexes on the first source of a memory (the turn a reply answers)",
+    ),
 )

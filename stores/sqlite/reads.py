@@ -22,7 +22,10 @@ to search for."""
 
 def _selection(scope: Scope, query: MemoryQuery) -> tuple[str, list[Any]]:
     """The WHERE condition of ``query`` within ``scope`` (alias ``m``)."""
-    keyed = bool(query.ids) or bool(query.hashes)
+    # A reply is looked up by the user's index on first sources where the scope names a user
+    # (message ids are the caller's: many users may have a message "1"), else by the store's.
+    replies = bool(query.replying_to) and scope.user_id is None
+    keyed = bool(query.ids) or bool(query.hashes) or replies
     cond, params = scope_condition(scope, keyed=keyed)
     status = f"{'+' if keyed else ''}m.status IN ({marks(query.statuses)})"
     parts = [cond, status]
@@ -38,6 +41,11 @@ def _selection(scope: Scope, query: MemoryQuery) -> tuple[str, list[Any]]:
         inside = f"SELECT 1 FROM json_each(m.sources) s WHERE s.value IN ({marks(query.sources)})"
         parts.append(f"EXISTS ({inside})" if query.sources else "0")
         params += list(query.sources)
+    if query.replying_to is not None:
+        # The very expression of the first-source indexes (migration 5).
+        first = f"json_extract(m.sources, '$[0]') IN ({marks(query.replying_to)})"
+        parts.append(first if query.replying_to else "0")
+        params += list(query.replying_to)
     if query.kinds is not None:
         parts.append(f"m.kind IN ({marks(query.kinds)})" if query.kinds else "0")
         params += [k.value for k in query.kinds]

@@ -146,4 +146,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         "indexes for look-ups whose cost grew with the scope",
     ),
+    Migration(
+        5,
+        (
+            # The reply to a turn: its observation lists the turn it answers first.
+            "CREATE INDEX IF NOT EXISTS memories_user_first_source ON memories(user_id, "
+            "json_extract(sources, '$[0]'))",
+            "CREATE INDEX IF NOT EXISTS memories_first_source ON memories("
+            "json_extract(sources, '$[0]'))",
+        ),
+        "indexes on the first source of a memory (the turn a reply answers)",
+    ),
 )
