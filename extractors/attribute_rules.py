@@ -19,6 +19,11 @@ _CAP = UPPER + r"[\w'’&.-]*(?:\s+(?:" + NAME_JOINERS + r"\s+)?" + UPPER + r"[\
 _V = r"(?P<v>" + _CAP + r")"
 _TITLE = r"(?P<v>" + UPPER + r"[\w'’ ]+?)"  # a name or title that may hold lowercase words
 _NAME = r"(?P<v>" + UPPER + r"[\w'’-]+)"  # one capitalized name
+# "their / her / Ana's favourite ..." is someone else's (the clause is in the first person).
+_NOT_ANOTHERS = (
+    r"(?<![Tt]heir\s)(?<![Hh]is\s)(?<![Hh]er\s)(?<![Yy]our\s)(?<![Ii]ts\s)(?<![Tt]he\s)"
+    r"(?<!'s\s)(?<!’s\s)(?<!s'\s)"
+)
 _INTRO = r"^(?:I'm|I\s+am)\s+" + UPPER + r"[\w'’-]+,\s+\d{1,3},\s+"  # "I'm Lucía, 27, ..."
 _AGED = r"^\d{1,3},\s+"  # "29, backend engineer at Quillpay" after "arjun here."
 _ORG_NOUN = (
@@ -186,10 +191,12 @@ RULES: list[tuple[re.Pattern[str], str, str]] = [
                 r"\s+but\s|\s+so\s)"), "allergy:{v}", "{s} is allergic to {v}."),
     (re.compile(r"\bI\s+(?P<v>smoke|vape)\b"), "habit:smoking", "{s} {v}s."),
     # favourites and likes
-    (re.compile(r"\b(?:[Mm]y\s+)?[Ff]avou?rite\s+(?P<k>[a-z]+(?:\s+(?!right\b|now\b|these\b|is\b|are\b)[a-z]+)?)\b[^.]*?\bbut\s+"
+    (re.compile(_NOT_ANOTHERS +
+                r"\b(?:[Mm]y\s+)?[Ff]avou?rite\s+(?P<k>[a-z]+(?:\s+(?!right\b|now\b|these\b|is\b|are\b)[a-z]+)?)\b[^.]*?\bbut\s+"
                 r"(?:these\s+days|now|nowadays)\s+it'?s\s+" + _TITLE + r"(?=[.,!;]|$)"),
      "favorite:{k}", "{s}'s favourite {k} is {v}."),
-    (re.compile(r"\b(?:[Mm]y\s+)?[Ff]avou?rite\s+(?P<k>[a-z]+(?:\s+(?!right\b|now\b|these\b|is\b|are\b)[a-z]+)?)\s+(?:right\s+now\s+|"
+    (re.compile(_NOT_ANOTHERS +
+                r"\b(?:[Mm]y\s+)?[Ff]avou?rite\s+(?P<k>[a-z]+(?:\s+(?!right\b|now\b|these\b|is\b|are\b)[a-z]+)?)\s+(?:right\s+now\s+|"
                 r"these\s+days\s+|now\s+)?(?:is|are)\s+(?P<v>[\w ,'’&-]{2,60}?)"
                 r"(?=[.!;,]|$|\s+and\s|\s+but\s|\s+because\s)"), "favorite:{k}",
      "{s}'s favourite {k} is {v}."),

@@ -381,3 +381,21 @@ def test_a_subordinate_clause_on_its_own_is_no_fact(text, fragment):
 )
 def test_a_sentence_that_starts_with_a_date_or_holds_its_main_clause_is_kept(text, kept):
     assert any(kept in f.text for f in facts(text)), [f.text for f in facts(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Watching them enjoy their favorite snacks is so fun.",
+        "Ana's favorite food is pasta.",
+        "I met Ana. Her favourite colour is blue.",
+        "The kids' favorite game is Uno.",
+    ],
+)
+def test_someone_else_s_favourite_is_not_the_speaker_s(text):
+    assert not [f for f in facts(text) if f.attribute and f.attribute.startswith("favorite")]
+
+
+def test_the_speaker_s_own_favourite_is_read():
+    assert ("favorite_food", "popcorn") in attrs("My favorite snack is popcorn.")
+    assert ("favorite_music", "Muse") in attrs("Favorite band right now is Muse.")
