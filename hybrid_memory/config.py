@@ -75,8 +75,8 @@ class RetrievalConfig(BaseModel):
     similar_window: int = Field(default=50, ge=0)
     """How many of the best candidates are compared with each other for ``similar_penalty``."""
     follow_replies: bool = True
-    """A hit that asks a question brings the reply that answers it, right after it and with
-    its score (the reply's observation quotes the question; see
+    """A hit that asks a question brings the reply that answers it, at its rank, just before
+    it and with its score (the reply's observation quotes the question; see
     :mod:`hybrid_memory.memory.exchanges`)."""
     rrf_k: int = Field(default=60, ge=1)
     candidates: int = Field(default=100, ge=1)

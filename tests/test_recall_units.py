@@ -223,7 +223,7 @@ def test_asks_reads_the_utterance_of_an_observation():
     assert not asks(observation([told], context=[asked]).text)  # only the quote asks
 
 
-def test_a_hit_that_asks_brings_its_answer_right_after_it(tmp_path):
+def test_a_hit_that_asks_brings_its_answer_just_before_it(tmp_path):
     from hybrid_memory.memory.candidates import SearchRequest
     from hybrid_memory.memory.exchanges import with_answers
     from hybrid_memory.models import Scope
@@ -242,12 +242,12 @@ def test_a_hit_that_asks_brings_its_answer_right_after_it(tmp_path):
     request = SearchRequest(Scope(user_id="u"), "q", limit=3, filter=None, threshold=None,
                             include_superseded=None)  # fmt: skip
     out = with_answers(records, request, scored, WHEN + timedelta(days=1))
-    assert [c.item.id for c, _ in out] == ["q", "a", "x0", "x1", "x2", "x3", "late"]
-    assert out[1][1] == 0.9 and out[1][0].details == {"answers": 1.0}
+    assert [c.item.id for c, _ in out] == ["a", "q", "x0", "x1", "x2", "x3", "late"]
+    assert out[0][1] == 0.9 and out[0][0].details == {"answers": 1.0}
     # an answer that ranked lower moves up, once; another user's reply never comes
     scored.insert(3, (Candidate(item=answer), 0.7))
     out = with_answers(records, request, scored, WHEN + timedelta(days=1))
-    assert [c.item.id for c, _ in out] == ["q", "a", "x0", "x1", "x2", "x3", "late"]
+    assert [c.item.id for c, _ in out] == ["a", "q", "x0", "x1", "x2", "x3", "late"]
     # a question beyond the hits asked for is left alone (the late one is 6th of 3)
     assert "lr" not in [c.item.id for c, _ in out]
     records.close()

@@ -4,7 +4,8 @@ An utterance that ends with a question is found by what it asks ("What does it m
 but what a reader needs is the answer, which the other speaker gave in the next turn. The
 offline pipeline stores that reply's observation with the end of the question quoted and the
 question's message as its first source, so the reply is read by an index on first sources and
-placed right after its question, with the question's score: an exchange comes back whole.
+placed at its question's rank, with its score, just before the question: the exchange comes back
+whole, the answer first (its observation quotes what was asked).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def with_answers(
     records: RecordStore, request: SearchRequest, scored: Scored, now: datetime
 ) -> Scored:
     """``scored`` (best first) with the reply to each of its first ``request.limit`` hits
-    that asks a question placed right after that hit (moved up when it ranked lower)."""
+    that asks a question placed just before that hit (moved up when it ranked lower)."""
     asking = {
         cand.item.sources[-1]: cand.item.id
         for cand, _ in scored[: request.limit]
@@ -42,14 +43,14 @@ def with_answers(
     for cand, score in scored:
         if cand.item.id in placed:
             continue  # already placed after its question
-        out.append((cand, score))
-        placed.add(cand.item.id)
         answer = answer_of.get(cand.item.id)
         if answer is not None and answer.id not in placed:
             reply = known.get(answer.id) or Candidate(item=answer)
             reply.details = {**reply.details, "answers": 1.0}
-            out.append((reply, score))
+            out.append((reply, score))  # the exchange, question quoted, answer first
             placed.add(answer.id)
+        out.append((cand, score))
+        placed.add(cand.item.id)
     return out
 
 
