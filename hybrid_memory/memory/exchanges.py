@@ -42,7 +42,7 @@ def with_answers(
     known = {cand.item.id: cand for cand, _ in scored}
     for cand, score in scored:
         if cand.item.id in placed:
-            continue  # already placed after its question
+            continue  # already placed, just before its question
         answer = answer_of.get(cand.item.id)
         if answer is not None and answer.id not in placed:
             reply = known.get(answer.id) or Candidate(item=answer)
