@@ -23,7 +23,7 @@ import numpy as np
 from hybrid_memory.config import RetrievalConfig
 from hybrid_memory.filters import Filter
 from hybrid_memory.memory.ranking import Candidate
-from hybrid_memory.models import Scope
+from hybrid_memory.models import MemoryItem, MemoryStatus, Scope
 from stores.base import ACTIVE_ONLY, ALL_STATUSES, MemoryQuery, RecordStore, ScopeStats, VectorStore
 
 _WORD = re.compile(r"[\w'-]+", re.UNICODE)
@@ -45,6 +45,18 @@ def keywords(query: str) -> str:
     words = _WORD.findall(query)
     kept = [w for w in words if w.casefold().strip("'") not in _FUNCTION_WORDS]
     return " ".join(kept) if kept else query
+
+
+def in_view(
+    item: MemoryItem, scope_ids: dict[str, str], statuses: tuple[MemoryStatus, ...], now: datetime
+) -> bool:
+    """Defence in depth: whatever a store returned, the record itself is of the scope
+    (``Scope.as_filter()``), of one of ``statuses`` and not expired at ``now``."""
+    return (
+        all(getattr(item, k) == v for k, v in scope_ids.items())
+        and item.status in statuses
+        and (item.expires_at is None or item.expires_at > now)
+    )
 
 
 @dataclass(frozen=True)
@@ -102,13 +114,10 @@ class Candidates:
         scope_ids = request.scope.as_filter()
 
         def visible(memory_id: str) -> bool:
-            # Defence in depth: the scope is checked again on the record itself.
             item = items.get(memory_id)
             return (
                 item is not None
-                and all(getattr(item, k) == v for k, v in scope_ids.items())
-                and item.status in statuses
-                and (item.expires_at is None or item.expires_at > now)
+                and in_view(item, scope_ids, statuses, now)
                 and (allowed is None or item.id in allowed)
             )
 

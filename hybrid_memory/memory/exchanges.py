@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from extractors.offline import asks
-from hybrid_memory.memory.candidates import SearchRequest
+from hybrid_memory.memory.candidates import SearchRequest, in_view
 from hybrid_memory.memory.ranking import Candidate
 from hybrid_memory.models import MemoryItem, MemoryKind
 from stores.base import ACTIVE_ONLY, MemoryQuery, RecordStore
@@ -72,7 +72,5 @@ def _replies(
         for item in records.find_memories(request.scope, query)
         if len(item.sources) >= 2
         and item.sources[0] in asked
-        and all(getattr(item, k) == v for k, v in scope_ids.items())
-        and item.status in ACTIVE_ONLY
-        and (item.expires_at is None or item.expires_at > now)
+        and in_view(item, scope_ids, ACTIVE_ONLY, now)
     ]
